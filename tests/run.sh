@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The test command: installs what the tests need, makes sure a browser is there, runs pytest.
+#
+#   bash tests/run.sh [pytest arguments...]
+#
+# Run it from a fresh virtual environment (or with any python3 on PATH). It
+#   1. installs requirements-dev.txt and this package (editable),
+#   2. installs Debian's chromium with apt-get if it is missing (the browser tests drive it with
+#      Playwright, which cannot download its own browsers here),
+#   3. runs pytest with branch coverage of the wslearn package.
+# WSLEARN_SKIP_BROWSER=1 runs without a browser (browser tests are skipped); never allowed when CI=true.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# The active virtual environment's python, else any python3 on PATH.
+if command -v python >/dev/null 2>&1; then
+    PYTHON=python
+else
+    PYTHON=python3
+fi
+
+skip_browser=0
+if [ "${WSLEARN_SKIP_BROWSER:-}" = "1" ]; then
+    if [ "${CI:-}" = "true" ]; then
+        echo "WSLEARN_SKIP_BROWSER=1 is not allowed in CI: browser tests must run there." >&2
+        exit 2
+    fi
+    skip_browser=1
+    echo "== WSLEARN_SKIP_BROWSER=1: browser tests will be skipped"
+fi
+
+echo "== installing requirements-dev.txt and wslearn (editable)"
+"$PYTHON" -m pip install --disable-pip-version-check -q -r requirements-dev.txt -e .
+
+if [ "$skip_browser" = "0" ] && ! command -v chromium >/dev/null 2>&1; then
+    echo "== installing Debian's chromium"
+    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+        apt-get update
+        DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+    elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+        sudo -n apt-get update
+        sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+    else
+        echo "Browser tests need Debian's chromium: sudo apt-get install -y chromium (or set WSLEARN_SKIP_BROWSER=1 to run without them)" >&2
+        exit 2
+    fi
+    if ! command -v chromium >/dev/null 2>&1; then
+        echo "chromium is still not on PATH after apt-get install." >&2
+        exit 2
+    fi
+fi
+
+if [ "$skip_browser" = "0" ]; then
+    # The tests turn a would-be skip (no browser) into a failure.
+    export WSLEARN_REQUIRE_BROWSER=1
+else
+    unset WSLEARN_REQUIRE_BROWSER
+fi
+
+echo "== running pytest"
+status=0
+"$PYTHON" -m pytest --cov=wslearn --cov-branch --cov-report=term-missing:skip-covered "$@" || status=$?
+if [ "$status" -eq 5 ]; then
+    echo "pytest collected no tests (exit code 5): that counts as a failure." >&2
+    exit 5
+fi
+exit "$status"

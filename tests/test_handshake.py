@@ -1,0 +1,321 @@
+"""The opening handshake (RFC 6455 §4): parsing, validation, status codes, both roles."""
+
+import base64
+
+import pytest
+
+from wslearn import (
+    HandshakeError,
+    Headers,
+    accept_key,
+    accept_response,
+    check_response,
+    client_request,
+    http_response,
+    parse_request,
+    parse_response,
+    reject_response,
+    validate_request,
+)
+from wslearn.handshake import MAX_HEADERS, MAX_LINE
+
+RFC_KEY = "dGhlIHNhbXBsZSBub25jZQ=="
+
+# What Chromium sent (FACTS.md), trimmed of nothing that matters.
+CHROMIUM = (
+    "GET /chat HTTP/1.1\r\n"
+    "Host: 127.0.0.1:8080\r\n"
+    "Connection: Upgrade\r\n"
+    "Pragma: no-cache\r\n"
+    "Cache-Control: no-cache\r\n"
+    "User-Agent: Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0.0.0 Safari/537.36\r\n"
+    "Upgrade: websocket\r\n"
+    "Origin: http://127.0.0.1:8080\r\n"
+    "Sec-WebSocket-Version: 13\r\n"
+    "Accept-Encoding: gzip, deflate, br, zstd\r\n"
+    "Accept-Language: en-US,en;q=0.9\r\n"
+    f"Sec-WebSocket-Key: {RFC_KEY}\r\n"
+    "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
+    "\r\n"
+).encode()
+
+
+def request_with(**changes):
+    """The RFC's sample request with some headers replaced (None removes one)."""
+    headers = {
+        "Host": "server.example.com",
+        "Upgrade": "websocket",
+        "Connection": "Upgrade",
+        "Sec-WebSocket-Key": RFC_KEY,
+        "Origin": "http://example.com",
+        "Sec-WebSocket-Version": "13",
+    }
+    line = changes.pop("request_line", "GET /chat HTTP/1.1")
+    for name, value in changes.items():
+        headers[name.replace("_", "-")] = value
+    lines = [line] + [f"{k}: {v}" for k, v in headers.items() if v is not None]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def status_of(data, **kw):
+    with pytest.raises(HandshakeError) as info:
+        request = parse_request(data)
+        validate_request(request, **kw)
+    return info.value.status
+
+
+def test_accept_key_rfc_vector():
+    assert accept_key(RFC_KEY) == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+
+
+def test_chromium_request_is_valid_and_gets_the_rfc_answer():
+    request = parse_request(CHROMIUM)
+    assert request.method == "GET" and request.target == "/chat" and request.path == "/chat"
+    key, protocol = validate_request(request)
+    assert key == RFC_KEY and protocol is None
+    response = accept_response(key)
+    assert response.startswith(b"HTTP/1.1 101 Switching Protocols\r\n")
+    assert b"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n" in response
+    assert response.endswith(b"\r\n\r\n")
+    assert b"WebSocket-Location" not in response  # the 2010 draft header is gone
+
+
+def test_incomplete_head_returns_none_at_every_cut():
+    for cut in range(len(CHROMIUM)):
+        assert parse_request(CHROMIUM[:cut]) is None, cut
+    assert parse_request(CHROMIUM) is not None
+
+
+def test_bytes_after_the_head_are_left_for_the_websocket_stream():
+    request = parse_request(CHROMIUM + b"\x81\x85rest")
+    assert request.raw == CHROMIUM
+
+
+def test_header_names_are_case_insensitive_like_the_jupyter_proxy_sends_them():
+    data = request_with(**{"Sec-WebSocket-Key": None}).replace(b"\r\n\r\n", b"\r\n")
+    data += f"sec-websocket-key: {RFC_KEY}\r\n\r\n".encode()
+    data = data.replace(b"Upgrade: websocket", b"UPGRADE: WebSocket")
+    assert validate_request(parse_request(data))[0] == RFC_KEY
+
+
+def test_firefox_connection_token_list_is_accepted():
+    request = parse_request(request_with(Connection="keep-alive, Upgrade"))
+    assert validate_request(request)[0] == RFC_KEY
+    assert request.headers.tokens("connection") == ["keep-alive", "upgrade"]
+
+
+def test_header_values_keep_their_order_and_original_names():
+    request = parse_request(CHROMIUM)
+    assert request.headers.items()[0] == ("Host", "127.0.0.1:8080")
+    assert len(request.headers) == 12
+    assert "HOST" in request.headers and "X-Nope" not in request.headers
+    with pytest.raises(KeyError):
+        request.headers["X-Nope"]
+
+
+def test_method_other_than_get_is_405_with_allow():
+    with pytest.raises(HandshakeError) as info:
+        validate_request(parse_request(request_with(request_line="POST /chat HTTP/1.1")))
+    assert info.value.status == 405 and ("Allow", "GET") in info.value.headers
+
+
+def test_http_1_0_is_400():
+    assert status_of(request_with(request_line="GET / HTTP/1.0")) == 400
+
+
+@pytest.mark.parametrize(
+    "line", ["GET /chat", "GET  /chat HTTP/1.1", "GET /chat HTTP/1.1 extra", "G@T / HTTP/1.1"]
+)
+def test_malformed_request_line_is_400(line):
+    assert status_of(request_with(request_line=line)) == 400
+
+
+def test_tls_client_hello_on_a_plain_port_is_400_at_once():
+    with pytest.raises(HandshakeError) as info:
+        parse_request(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")
+    assert info.value.status == 400 and "wss://" in info.value.message
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [b"NoColonHere", b" folded: value", b"Bad Name: x", b"X-Ctl: a\x01b", b"X-LF: a\nb"],
+)
+def test_malformed_header_line_is_400(bad):
+    data = request_with().replace(b"\r\n\r\n", b"\r\n" + bad + b"\r\n\r\n")
+    assert status_of(data) == 400
+
+
+def test_missing_upgrade_is_426_with_upgrade_header():
+    with pytest.raises(HandshakeError) as info:
+        validate_request(parse_request(request_with(Upgrade=None)))
+    assert info.value.status == 426 and ("Upgrade", "websocket") in info.value.headers
+
+
+def test_wrong_upgrade_is_426():
+    assert status_of(request_with(Upgrade="h2c")) == 426
+
+
+def test_connection_without_upgrade_token_is_400():
+    assert status_of(request_with(Connection="keep-alive")) == 400
+
+
+def test_missing_host_is_400():
+    assert status_of(request_with(Host=None)) == 400
+
+
+@pytest.mark.parametrize("version", ["8", "12", "14", None])
+def test_wrong_version_is_426_naming_version_13(version):
+    with pytest.raises(HandshakeError) as info:
+        validate_request(parse_request(request_with(Sec_WebSocket_Version=version)))
+    assert info.value.status == 426
+    assert ("Sec-WebSocket-Version", "13") in info.value.headers
+    assert b"Sec-WebSocket-Version: 13\r\n" in reject_response(info.value)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        None,
+        "",
+        "not base64!",
+        base64.b64encode(b"x" * 15).decode(),
+        base64.b64encode(b"x" * 17).decode(),
+        "dGhlIHNhbXBsZSBub25jZQ",
+        "dGhlIHNhbXBsZSBub25jZQ==é",
+    ],
+)
+def test_missing_or_invalid_key_is_400(key):
+    assert status_of(request_with(Sec_WebSocket_Key=key)) == 400
+
+
+def test_duplicate_key_is_400():
+    data = request_with().replace(b"\r\n\r\n", f"\r\nSec-WebSocket-Key: {RFC_KEY}\r\n\r\n".encode())
+    assert status_of(data) == 400
+
+
+def test_origin_allow_list():
+    request = parse_request(request_with())
+    assert validate_request(request, origins=["http://EXAMPLE.com"])[0] == RFC_KEY
+    assert status_of(request_with(), origins=["http://evil.example"]) == 403
+    assert status_of(request_with(Origin=None), origins=["http://example.com"]) == 403
+    assert validate_request(parse_request(request_with(Origin=None)), origins=[None])
+
+
+def test_subprotocol_chosen_from_the_servers_list_in_client_order():
+    request = parse_request(request_with(Sec_WebSocket_Protocol="chat.v2, chat.v1"))
+    assert validate_request(request, subprotocols=["chat.v1", "chat.v2"])[1] == "chat.v2"
+    assert validate_request(request, subprotocols=["other"])[1] is None
+    assert b"Sec-WebSocket-Protocol: chat.v2\r\n" in accept_response(RFC_KEY, "chat.v2")
+
+
+def test_line_longer_than_limit_is_431_even_before_the_head_ends():
+    data = b"GET / HTTP/1.1\r\nX-Long: " + b"a" * MAX_LINE
+    with pytest.raises(HandshakeError) as info:
+        parse_request(data)
+    assert info.value.status == 431
+    assert parse_request(b"GET / HTTP/1.1\r\nX-Ok: " + b"a" * (MAX_LINE - 8)) is None
+
+
+def test_long_request_line_is_431():
+    with pytest.raises(HandshakeError) as info:
+        parse_request(b"GET /" + b"a" * MAX_LINE + b" HTTP/1.1\r\n")
+    assert info.value.status == 431
+
+
+def test_too_many_headers_is_431():
+    head = b"GET / HTTP/1.1\r\n" + b"X-A: b\r\n" * (MAX_HEADERS + 1)
+    with pytest.raises(HandshakeError) as info:
+        parse_request(head)
+    assert info.value.status == 431
+    ok = request_with().replace(b"\r\n\r\n", b"\r\n" + b"X-A: b\r\n" * (MAX_HEADERS - 6) + b"\r\n")
+    assert len(parse_request(ok).headers) == MAX_HEADERS
+
+
+def test_reject_response_is_plain_text_with_length_and_close():
+    response = reject_response(HandshakeError(403, "origin not allowed"))
+    head, body = response.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.1 403 Forbidden\r\n")
+    assert b"Content-Type: text/plain; charset=utf-8" in head
+    assert b"Content-Length: %d" % len(body) in head and b"Connection: close" in head
+    assert body == b"origin not allowed\n"
+    assert str(HandshakeError(403, "x")) == "HTTP 403: x"
+
+
+def test_http_response_encodes_text_bodies_as_utf8():
+    response = http_response(200, "你好", content_type="text/html; charset=utf-8")
+    assert response.endswith("你好".encode()) and b"Content-Length: 6\r\n" in response
+
+
+# ---------------------------------------------------------------- client side
+
+
+def test_client_request_round_trips_through_the_server_side():
+    data, key = client_request(
+        "127.0.0.1:9000",
+        "/echo?x=1",
+        origin="http://127.0.0.1:9000",
+        subprotocols=["chat"],
+        extra_headers=[("X-Test", "1")],
+    )
+    assert len(base64.b64decode(key)) == 16
+    request = parse_request(data)
+    assert request.path == "/echo" and request.target == "/echo?x=1"
+    got_key, protocol = validate_request(
+        request, origins=["http://127.0.0.1:9000"], subprotocols=["chat"]
+    )
+    assert got_key == key and protocol == "chat"
+    response = parse_response(accept_response(key, protocol))
+    assert check_response(response, key, subprotocols=["chat"]) == "chat"
+
+
+def test_client_keys_are_fresh_each_time():
+    assert client_request("h")[1] != client_request("h")[1]
+
+
+def test_check_response_refuses_a_wrong_accept_key():
+    response = parse_response(accept_response(RFC_KEY))
+    other = client_request("h")[1]
+    with pytest.raises(HandshakeError) as info:
+        check_response(response, other)
+    assert "Sec-WebSocket-Accept" in info.value.message
+
+
+def test_check_response_reports_a_refusal_status():
+    response = parse_response(reject_response(HandshakeError(403, "no")))
+    with pytest.raises(HandshakeError) as info:
+        check_response(response, RFC_KEY)
+    assert info.value.status == 403
+
+
+@pytest.mark.parametrize(
+    "drop, add",
+    [
+        ("Upgrade: websocket\r\n", ""),
+        ("Connection: Upgrade\r\n", ""),
+        ("", "Sec-WebSocket-Extensions: permessage-deflate\r\n"),
+        ("", "Sec-WebSocket-Protocol: unasked\r\n"),
+    ],
+)
+def test_check_response_refuses_an_invalid_101(drop, add):
+    text = (
+        accept_response(RFC_KEY).decode().replace(drop, "", 1)
+        if drop
+        else accept_response(RFC_KEY).decode()
+    )
+    text = text[:-2] + add + "\r\n"
+    with pytest.raises(HandshakeError):
+        check_response(parse_response(text.encode()), RFC_KEY)
+
+
+def test_parse_response_incomplete_and_malformed():
+    full = accept_response(RFC_KEY)
+    assert parse_response(full[:-1]) is None
+    with pytest.raises(HandshakeError):
+        parse_response(b"HTTP/1.1 OK\r\n\r\n")
+    assert parse_response(b"HTTP/1.1 204\r\n\r\n").reason == ""
+
+
+def test_headers_equality_and_repr():
+    assert Headers([("A", "1")]) == Headers([("A", "1")])
+    assert Headers([("A", "1")]) != Headers([("a", "1")])
+    assert "A" in repr(Headers([("A", "1")]))

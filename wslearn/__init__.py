@@ -1,0 +1,95 @@
+"""wslearn: WebSocket (RFC 6455) built up from the raw socket, for learning.
+
+The protocol core is *sans-I/O*: functions and small classes that take bytes and
+return values or events, with no sockets, threads or clocks. Everything a
+notebook teaches is importable from here:
+
+* :func:`accept_key` — the ``Sec-WebSocket-Accept`` computation (§4.2.2)
+* :func:`parse_request`, :func:`validate_request`, :func:`accept_response`,
+  :func:`reject_response`, :func:`client_request`, :func:`check_response` — the handshake (§4)
+* :func:`parse_frame_header`, :class:`Frame` — the frame format (§5.2)
+* :func:`unmask` — masking and unmasking (§5.3)
+* :class:`FrameReader` — whole frames out of a byte stream, whatever the chunking
+* :class:`Connection` — messages, control frames and the closing handshake (§5.4–§7)
+"""
+
+from .connection import (
+    DEFAULT_MAX_SIZE,
+    Binary,
+    Close,
+    Connection,
+    Event,
+    Failed,
+    Ping,
+    Pong,
+    State,
+    Text,
+    close_payload,
+    parse_close_payload,
+)
+from .errors import ConnectionClosed, HandshakeError, ProtocolError, WebSocketError
+from .frames import Frame, FrameHeader, encode_frame_header, length_case, parse_frame_header
+from .handshake import (
+    GUID,
+    Headers,
+    Request,
+    Response,
+    accept_key,
+    accept_response,
+    check_response,
+    client_request,
+    http_response,
+    parse_request,
+    parse_response,
+    reject_response,
+    validate_request,
+)
+from .masking import mask, unmask, unmask_reference
+from .opcodes import CloseCode, Opcode, close_code_is_valid
+from .reader import FrameReader
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_MAX_SIZE",
+    "GUID",
+    "Binary",
+    "Close",
+    "CloseCode",
+    "Connection",
+    "ConnectionClosed",
+    "Event",
+    "Failed",
+    "Frame",
+    "FrameHeader",
+    "FrameReader",
+    "HandshakeError",
+    "Headers",
+    "Opcode",
+    "Ping",
+    "Pong",
+    "ProtocolError",
+    "Request",
+    "Response",
+    "State",
+    "Text",
+    "WebSocketError",
+    "accept_key",
+    "accept_response",
+    "check_response",
+    "client_request",
+    "close_code_is_valid",
+    "close_payload",
+    "encode_frame_header",
+    "http_response",
+    "length_case",
+    "mask",
+    "parse_close_payload",
+    "parse_frame_header",
+    "parse_request",
+    "parse_response",
+    "reject_response",
+    "unmask",
+    "unmask_reference",
+    "validate_request",
+]

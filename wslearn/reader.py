@@ -1,0 +1,120 @@
+"""An incremental frame reader: bytes in, whole frames out, whatever the chunking.
+
+TCP delivers a *stream* of bytes, not messages. One ``recv()`` may return half a
+frame header, or ten frames and the start of an eleventh; a 70 000-byte frame sent
+by a browser typically arrives in two reads. Code that treats one ``recv(1024)``
+as one frame works in a demo and breaks on the first large or quick message.
+
+:class:`FrameReader` keeps what it was fed in a buffer and hands out a frame only
+once all of its bytes are there::
+
+    reader = FrameReader()
+    reader.feed(chunk)            # any number of bytes, from any recv()
+    for frame in reader:          # zero, one or many whole frames
+        ...
+
+It checks the announced payload length against ``max_size`` as soon as the
+header is complete, *before* buffering the payload, so a peer that announces a
+huge frame is refused at once (close code 1009) instead of filling memory.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, Optional, Union
+
+from .errors import ProtocolError
+from .frames import Frame, parse_frame_header
+
+__all__ = ["FrameReader"]
+
+BytesLike = Union[bytes, bytearray, memoryview]
+
+#: Longest possible header: 2 + 8 (64-bit length) + 4 (mask).
+_MAX_HEADER = 14
+
+
+class FrameReader:
+    """Turn a byte stream fed in arbitrary chunks into whole :class:`Frame` objects.
+
+    ``max_size`` limits the payload of a single data frame (``None``: no limit);
+    a :class:`~wslearn.connection.Connection` lowers it while a fragmented
+    message is being assembled, so the limit applies to the whole message.
+    ``expect_masked`` enforces the masking rule of RFC 6455 §5.1 (``True``: every
+    frame must be masked, as a server requires; ``False``: none may be, as a
+    client requires; ``None``: don't check).
+    """
+
+    def __init__(
+        self,
+        max_size: Optional[int] = None,
+        *,
+        expect_masked: Optional[bool] = None,
+        allowed_rsv: int = 0,
+    ) -> None:
+        self.max_size = max_size
+        self.expect_masked = expect_masked
+        self.allowed_rsv = allowed_rsv
+        self._buffer = bytearray()
+        self._pos = 0  # bytes of _buffer already handed out as frames
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received but not yet part of a returned frame."""
+        return len(self._buffer) - self._pos
+
+    def feed(self, data: BytesLike) -> None:
+        """Add bytes exactly as they came from the network."""
+        self._buffer += data
+
+    def next_frame(self) -> Optional[Frame]:
+        """Return the next whole frame, or ``None`` if its bytes haven't all arrived.
+
+        Raises :class:`~wslearn.errors.ProtocolError` with the close code the
+        connection must use: 1002 for a broken header, 1009 for a frame over
+        ``max_size``.
+        """
+        buf, pos = self._buffer, self._pos
+        header = parse_frame_header(buf[pos : pos + _MAX_HEADER], allowed_rsv=self.allowed_rsv)
+        if header is None:
+            return None
+        if self.expect_masked is not None and header.masked != self.expect_masked:
+            if self.expect_masked:
+                raise ProtocolError(
+                    "unmasked frame from a client: every client-to-server frame must be "
+                    "masked (RFC 6455 §5.1)"
+                )
+            raise ProtocolError(
+                "masked frame from a server: a server must not mask its frames (RFC 6455 §5.1)"
+            )
+        if (
+            self.max_size is not None
+            and not header.opcode.is_control
+            and header.length > self.max_size
+        ):
+            raise ProtocolError(
+                f"frame announces {header.length} payload bytes, over the limit of "
+                f"{self.max_size} (refused before reading the payload)",
+                code=1009,
+            )
+        start = pos + header.header_size
+        end = start + header.length
+        if len(buf) < end:
+            return None
+        frame = Frame.from_header(header, buf[start:end])
+        if end == len(buf):
+            buf.clear()
+            self._pos = 0
+        else:
+            self._pos = end
+            if end > 65536 and end * 2 > len(buf):
+                del buf[:end]
+                self._pos = 0
+        return frame
+
+    def __iter__(self) -> Iterator[Frame]:
+        """Yield every frame that is complete in the buffer."""
+        while True:
+            frame = self.next_frame()
+            if frame is None:
+                return
+            yield frame
