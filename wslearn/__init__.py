@@ -11,6 +11,9 @@ notebook teaches is importable from here:
 * :func:`unmask` — masking and unmasking (§5.3)
 * :class:`FrameReader` — whole frames out of a byte stream, whatever the chunking
 * :class:`Connection` — messages, control frames and the closing handshake (§5.4–§7)
+
+Around that core, :func:`serve` runs a live server in background threads (the
+only module that touches sockets and threads) and records every frame it sees.
 """
 
 from .connection import (
@@ -47,6 +50,8 @@ from .handshake import (
 from .masking import mask, unmask, unmask_reference
 from .opcodes import CloseCode, Opcode, close_code_is_valid
 from .reader import FrameReader
+from .recording import ConnectionRecord, FrameRecord, Recorder
+from .server import Server, ServerConnection, serve
 
 __version__ = "0.1.0"
 
@@ -58,10 +63,12 @@ __all__ = [
     "CloseCode",
     "Connection",
     "ConnectionClosed",
+    "ConnectionRecord",
     "Event",
     "Failed",
     "Frame",
     "FrameHeader",
+    "FrameRecord",
     "FrameReader",
     "HandshakeError",
     "Headers",
@@ -69,8 +76,11 @@ __all__ = [
     "Ping",
     "Pong",
     "ProtocolError",
+    "Recorder",
     "Request",
     "Response",
+    "Server",
+    "ServerConnection",
     "State",
     "Text",
     "WebSocketError",
@@ -89,6 +99,7 @@ __all__ = [
     "parse_request",
     "parse_response",
     "reject_response",
+    "serve",
     "unmask",
     "unmask_reference",
     "validate_request",

@@ -1,0 +1,251 @@
+"""What the live server saw: every handshake and every frame, kept for inspection.
+
+A :class:`Recorder` holds :class:`ConnectionRecord` and :class:`FrameRecord`
+objects in bounded deques: when ``max_frames`` is reached the oldest frame is
+dropped and counted in :attr:`Recorder.dropped_frames`, so a long-running
+server never grows without limit. Payloads are kept as a capped *preview*
+(``preview_bytes``, 256 by default); lengths always stay exact.
+
+Secrets never reach a record. Behind jupyter-server-proxy (Binder, JupyterHub)
+the request that reaches the kernel carries the learner's Jupyter token in the
+query string and the Jupyter cookies; :func:`redact_request` replaces them
+before anything is stored, shown or logged.
+
+This module stores and redacts; it has no sockets and no threads of its own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections import deque
+from typing import Deque, Dict, List, Optional, Tuple
+
+from .frames import Frame
+from .handshake import Headers, Request
+from .masking import unmask
+
+__all__ = [
+    "FrameRecord",
+    "ConnectionRecord",
+    "Recorder",
+    "redact_request",
+    "proxy_evidence",
+    "REDACTED",
+]
+
+REDACTED = "[redacted]"
+
+#: Header whose whole value is a credential.
+_SECRET_HEADERS = {"cookie", "authorization", "proxy-authorization", "x-xsrftoken"}
+#: Query parameters that carry a credential (Jupyter's ``token``, and the like).
+_SECRET_PARAMS = re.compile(
+    r"(?i)((?:^|[?&;])(?:token|access_token|_xsrf|auth|password|api_key)=)[^&;#\s]*"
+)
+
+
+def _redact_target(target: str) -> str:
+    return _SECRET_PARAMS.sub(lambda m: m.group(1) + REDACTED, target)
+
+
+def redact_request(request: Request) -> Tuple[bytes, Headers, str]:
+    """Return ``(raw, headers, target)`` with tokens and cookies replaced by ``[redacted]``."""
+    target = _redact_target(request.target)
+    items = []
+    for name, value in request.headers:
+        if name.lower() in _SECRET_HEADERS:
+            value = REDACTED
+        elif name.lower() in ("referer", "origin"):
+            value = _redact_target(value)
+        items.append((name, value))
+    headers = Headers(items)
+    lines = [f"{request.method} {target} {request.version}"]
+    lines += [f"{name}: {value}" for name, value in items]
+    raw = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
+    return raw, headers, target
+
+
+def proxy_evidence(request: Request) -> List[str]:
+    """Signs that this handshake was sent by jupyter-server-proxy rather than by the browser.
+
+    The proxy opens its own WebSocket to the kernel's server: it re-cases header
+    names (``Sec-Websocket-Key``), forwards the Jupyter token and ``_xsrf``
+    cookie, and the in-notebook widget marks its URL with ``via=jupyter-proxy``.
+    """
+    evidence = []
+    if re.search(r"(?:^|[?&])via=jupyter-proxy(?:&|$)", request.target):
+        evidence.append("the widget connected through <base url>proxy/<port>/")
+    names = [name for name, _ in request.headers]
+    if "Sec-Websocket-Key" in names:
+        evidence.append("header names re-cased (Sec-Websocket-Key), as tornado does")
+    cookie = request.headers.get("Cookie") or ""
+    if "_xsrf=" in cookie or re.search(r"(?:^|[?&])token=", request.target):
+        evidence.append("Jupyter credentials forwarded (token or _xsrf cookie)")
+    return evidence
+
+
+@dataclasses.dataclass
+class ConnectionRecord:
+    """One TCP connection: who, the (redacted) handshake, how bytes arrived, how it ended."""
+
+    id: int
+    peer: str
+    opened: float
+    request_raw: bytes = b""
+    request_headers: Headers = dataclasses.field(default_factory=Headers)
+    target: str = ""
+    status: Optional[int] = None  #: 101 if upgraded, else the HTTP status sent
+    via_proxy: bool = False
+    proxy_evidence: List[str] = dataclasses.field(default_factory=list)
+    #: Sizes of the successive ``recv()`` results after the handshake (capped list).
+    reads: List[int] = dataclasses.field(default_factory=list)
+    reads_dropped: int = 0
+    closed: Optional[float] = None
+    close_code: Optional[int] = None
+    close_reason: str = ""
+    error: str = ""
+
+    @property
+    def user_agent(self) -> str:
+        return self.request_headers.get("User-Agent", "") or ""
+
+
+@dataclasses.dataclass(frozen=True)
+class FrameRecord:
+    """One frame, in (``"in"``) or out (``"out"``), with every header field.
+
+    ``wire_preview`` is the start of the payload exactly as it crossed the wire
+    (still masked if it was), ``payload_preview`` the same bytes unmasked. Both
+    hold at most ``preview_bytes``; ``length`` is always the exact length.
+    ``stream_offset`` says where the frame started in the connection's byte
+    stream after the handshake, so it can be laid over :attr:`ConnectionRecord.reads`.
+    """
+
+    time: float
+    connection: int
+    direction: str
+    header: bytes
+    fin: bool
+    rsv1: bool
+    rsv2: bool
+    rsv3: bool
+    opcode: int
+    masked: bool
+    mask: Optional[bytes]
+    length: int
+    length_case: str
+    wire_preview: bytes
+    payload_preview: bytes
+    stream_offset: int
+
+    @property
+    def opcode_name(self) -> str:
+        from .opcodes import Opcode
+
+        return Opcode(self.opcode).name
+
+    @property
+    def truncated(self) -> bool:
+        return len(self.payload_preview) < self.length
+
+    @classmethod
+    def from_frame(
+        cls,
+        frame: Frame,
+        *,
+        time: float,
+        connection: int,
+        direction: str,
+        stream_offset: int = 0,
+        preview_bytes: int = 256,
+    ) -> "FrameRecord":
+        """Record ``frame`` (whose ``header`` must be set, as the reader and Connection do)."""
+        header = frame.header
+        assert header is not None
+        preview = frame.payload[:preview_bytes]
+        wire = unmask(preview, header.mask) if header.mask is not None else preview
+        return cls(
+            time=time,
+            connection=connection,
+            direction=direction,
+            header=header.raw,
+            fin=header.fin,
+            rsv1=header.rsv1,
+            rsv2=header.rsv2,
+            rsv3=header.rsv3,
+            opcode=int(header.opcode),
+            masked=header.masked,
+            mask=header.mask,
+            length=header.length,
+            length_case=header.length_case,
+            wire_preview=wire,
+            payload_preview=preview,
+            stream_offset=stream_offset,
+        )
+
+
+class Recorder:
+    """Bounded, thread-safe-enough store of connections and frames.
+
+    Appending to a :class:`collections.deque` is atomic in CPython, so the
+    server's threads can record while a notebook cell reads; readers take a
+    snapshot with :meth:`frames` / :meth:`connections`.
+    """
+
+    def __init__(
+        self, max_frames: int = 10_000, max_connections: int = 1_000, preview_bytes: int = 256
+    ) -> None:
+        self.max_frames = max_frames
+        self.preview_bytes = preview_bytes
+        self._frames: Deque[FrameRecord] = deque(maxlen=max_frames)
+        self._connections: Dict[int, ConnectionRecord] = {}
+        self._order: Deque[int] = deque()
+        self.max_connections = max_connections
+        self.dropped_frames = 0
+        self.dropped_connections = 0
+        #: Incremented on every change, so a live view knows when to redraw.
+        self.version = 0
+
+    def add_frame(self, record: FrameRecord) -> None:
+        if len(self._frames) == self._frames.maxlen:
+            self.dropped_frames += 1
+        self._frames.append(record)
+        self.version += 1
+
+    def add_connection(self, record: ConnectionRecord) -> None:
+        self._connections[record.id] = record
+        self._order.append(record.id)
+        while len(self._order) > self.max_connections:
+            del self._connections[self._order.popleft()]
+            self.dropped_connections += 1
+        self.version += 1
+
+    def touch(self) -> None:
+        """Note that a connection record changed (e.g. it closed)."""
+        self.version += 1
+
+    def frames(
+        self, connection: Optional[int] = None, direction: Optional[str] = None
+    ) -> List[FrameRecord]:
+        """A snapshot of the recorded frames, oldest first, optionally filtered."""
+        return [
+            f
+            for f in list(self._frames)
+            if (connection is None or f.connection == connection)
+            and (direction is None or f.direction == direction)
+        ]
+
+    def connections(self) -> List[ConnectionRecord]:
+        """A snapshot of the recorded connections, oldest first."""
+        records = dict(self._connections)
+        return [records[i] for i in list(self._order) if i in records]
+
+    def connection(self, id: int) -> ConnectionRecord:
+        return self._connections[id]
+
+    def clear(self) -> None:
+        self._frames.clear()
+        self._connections.clear()
+        self._order.clear()
+        self.dropped_frames = self.dropped_connections = 0
+        self.version += 1
