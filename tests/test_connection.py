@@ -201,7 +201,7 @@ def test_client_initiated_close_is_echoed_and_closes():
     server = Connection("server")
     assert server.receive_data(close_frame(1000, b"bye")) == [Close(1000, "bye")]
     assert server.state is State.CLOSED
-    assert sent_close(server.data_to_send()) == (1000, "")
+    assert sent_close(server.data_to_send()) == (1000, "bye")
     assert (server.close_code, server.close_reason) == (1000, "bye")
     with pytest.raises(ConnectionClosed):
         server.send_text("too late")
@@ -339,5 +339,5 @@ def test_client_and_server_talk_to_each_other_in_memory():
     assert server.receive_data(client.send_ping(b"p")) == [Ping(b"p")]
     assert client.receive_data(server.data_to_send()) == [Pong(b"p")]
     assert server.receive_data(client.close(1000, "done")) == [Close(1000, "done")]
-    assert client.receive_data(server.data_to_send()) == [Close(1000, "")]
+    assert client.receive_data(server.data_to_send()) == [Close(1000, "done")]
     assert client.state is State.CLOSED and server.state is State.CLOSED

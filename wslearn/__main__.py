@@ -14,6 +14,7 @@ import re
 import signal
 import sys
 import threading
+from pathlib import Path
 from typing import List, Optional
 
 from .server import serve
@@ -84,11 +85,43 @@ def build_parser() -> argparse.ArgumentParser:
         help="echo: send each message back; broadcast: send it to every connection",
     )
     run.add_argument("--quiet", action="store_true", help="don't print a line per frame")
+    student = commands.add_parser(
+        "student",
+        help="generate the student copies of the notebooks (solutions replaced by stubs)",
+        description="Write a student copy of every notebook: solutions between "
+        "'### BEGIN SOLUTION' and '### END SOLUTION' become stubs, hidden tests are removed, "
+        "outputs cleared.",
+    )
+    student.add_argument("source", nargs="?", default="notebooks", help="source notebooks folder")
+    student.add_argument("--out", default="student", help="where to write them (default student/)")
+    student.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if the copies in --out are not up to date",
+    )
     return parser
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "student":
+        return _student(args)
+    return _serve(args)
+
+
+def _student(args: argparse.Namespace) -> int:
+    from .classroom import write_student_copies
+
+    changed = write_student_copies(Path(args.source), Path(args.out), check=args.check)
+    if args.check:
+        for path in changed:
+            print(f"out of date: {path} (run: python -m wslearn student)", file=sys.stderr)
+        return 1 if changed else 0
+    print(f"wrote {len(changed)} changed student notebook(s) to {args.out}/")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
     log = None if args.quiet else (lambda line: print(line, flush=True))
     try:
         server = serve(

@@ -261,9 +261,9 @@ class Connection:
             code, reason = parse_close_payload(frame.payload)
             self.close_code, self.close_reason = code, reason
             if self.state is State.OPEN:
-                # §5.5.1: answer with a Close frame, typically echoing the code.
-                reply = b"" if code == 1005 else struct.pack("!H", code)
-                self._outgoing += self._serialize(Frame(Opcode.CLOSE, reply))
+                # §5.5.1: answer with a Close frame, typically echoing the code. We echo
+                # the reason too, so the peer's close event shows what it sent.
+                self._outgoing += self._serialize(Frame(Opcode.CLOSE, frame.payload))
             self.state = State.CLOSED
             events.append(Close(code, reason))
         else:

@@ -81,7 +81,7 @@ REASONS = {
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 # Field values: visible characters, spaces, tabs and obs-text; no other control bytes.
 _BAD_VALUE_BYTE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
-_REQUEST_LINE = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+) (\S+) HTTP/(\d)\.(\d)")
+_REQUEST_LINE = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e]+) HTTP/(\d)\.(\d)")
 _STATUS_LINE = re.compile(rb"HTTP/(\d)\.(\d) (\d{3})(?: (.*))?")
 
 
@@ -202,7 +202,10 @@ def _split_head(data: bytes, first_line_check) -> Optional[Tuple[List[bytes], by
         if len(line) > MAX_LINE:
             what = "request line" if number == 0 else f"header line {number}"
             raise HandshakeError(431, f"{what} is longer than {MAX_LINE} bytes")
-    if len(lines) - 1 > MAX_HEADERS:
+    headers = len(lines) - 1
+    if end < 0 and lines[-1] == b"":
+        headers -= 1  # after a CRLF: the next line (a header, or the blank line) hasn't begun
+    if headers > MAX_HEADERS:
         raise HandshakeError(431, f"more than {MAX_HEADERS} header lines")
     if end < 0:
         return None
@@ -255,7 +258,8 @@ def parse_request(data: BytesLike) -> Optional[Request]:
         return None
     lines, raw = split
     match = _REQUEST_LINE.fullmatch(lines[0])
-    assert match is not None  # checked by _check_request_line
+    if match is None:  # e.g. an empty first line
+        raise HandshakeError(400, f"malformed request line {lines[0][:80]!r}")
     method, target, major, minor = match.groups()
     if (int(major), int(minor)) < (1, 1):
         raise HandshakeError(
@@ -430,7 +434,8 @@ def parse_response(data: BytesLike) -> Optional[Response]:
         return None
     lines, raw = split
     match = _STATUS_LINE.fullmatch(lines[0])
-    assert match is not None
+    if match is None:
+        raise HandshakeError(400, f"malformed status line {lines[0][:80]!r}")
     reason = (match.group(4) or b"").decode("latin-1")
     return Response(int(match.group(3)), reason, _parse_header_lines(lines[1:]), raw)
 

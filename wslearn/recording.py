@@ -11,17 +11,19 @@ the request that reaches the kernel carries the learner's Jupyter token in the
 query string and the Jupyter cookies; :func:`redact_request` replaces them
 before anything is stored, shown or logged.
 
-This module stores and redacts; it has no sockets and no threads of its own.
+This module stores and redacts; it has no sockets and starts no threads (a lock
+lets the server's threads share it).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
+import threading
 from collections import deque
 from typing import Deque, Dict, List, Optional, Tuple
 
-from .frames import Frame
+from .frames import Frame, parse_frame_header
 from .handshake import Headers, Request
 from .masking import unmask
 
@@ -112,7 +114,9 @@ class ConnectionRecord:
 
 @dataclasses.dataclass(frozen=True)
 class FrameRecord:
-    """One frame, in (``"in"``) or out (``"out"``), with every header field.
+    """One frame, in (``"in"``: from the peer) or out (``"out"``), with every header field.
+
+    ``time`` is wall-clock time (``time.time()``), like :attr:`ConnectionRecord.opened`.
 
     ``wire_preview`` is the start of the payload exactly as it crossed the wire
     (still masked if it was), ``payload_preview`` the same bytes unmasked. Both
@@ -159,9 +163,14 @@ class FrameRecord:
         stream_offset: int = 0,
         preview_bytes: int = 256,
     ) -> "FrameRecord":
-        """Record ``frame`` (whose ``header`` must be set, as the reader and Connection do)."""
+        """Record ``frame``; its ``header`` is what the reader or Connection parsed.
+
+        A frame built in Python (no header yet) is recorded as a server would send it.
+        """
         header = frame.header
-        assert header is not None
+        if header is None:
+            header = parse_frame_header(frame.serialize(), allowed_rsv=0x70)
+            assert header is not None
         preview = frame.payload[:preview_bytes]
         wire = unmask(preview, header.mask) if header.mask is not None else preview
         return cls(
@@ -185,11 +194,11 @@ class FrameRecord:
 
 
 class Recorder:
-    """Bounded, thread-safe-enough store of connections and frames.
+    """Bounded store of connections and frames, shared by the server's threads.
 
-    Appending to a :class:`collections.deque` is atomic in CPython, so the
-    server's threads can record while a notebook cell reads; readers take a
-    snapshot with :meth:`frames` / :meth:`connections`.
+    Each change happens under a lock, so the server's threads can record while
+    a notebook cell reads; readers take a snapshot with :meth:`frames` /
+    :meth:`connections`.
     """
 
     def __init__(
@@ -205,47 +214,56 @@ class Recorder:
         self.dropped_connections = 0
         #: Incremented on every change, so a live view knows when to redraw.
         self.version = 0
+        self._lock = threading.Lock()
 
     def add_frame(self, record: FrameRecord) -> None:
-        if len(self._frames) == self._frames.maxlen:
-            self.dropped_frames += 1
-        self._frames.append(record)
-        self.version += 1
+        with self._lock:
+            if len(self._frames) == self._frames.maxlen:
+                self.dropped_frames += 1
+            self._frames.append(record)
+            self.version += 1
 
     def add_connection(self, record: ConnectionRecord) -> None:
-        self._connections[record.id] = record
-        self._order.append(record.id)
-        while len(self._order) > self.max_connections:
-            del self._connections[self._order.popleft()]
-            self.dropped_connections += 1
-        self.version += 1
+        with self._lock:
+            self._connections[record.id] = record
+            self._order.append(record.id)
+            while len(self._order) > self.max_connections:
+                del self._connections[self._order.popleft()]
+                self.dropped_connections += 1
+            self.version += 1
 
     def touch(self) -> None:
         """Note that a connection record changed (e.g. it closed)."""
-        self.version += 1
+        with self._lock:
+            self.version += 1
 
     def frames(
         self, connection: Optional[int] = None, direction: Optional[str] = None
     ) -> List[FrameRecord]:
         """A snapshot of the recorded frames, oldest first, optionally filtered."""
+        with self._lock:
+            frames = list(self._frames)
         return [
             f
-            for f in list(self._frames)
+            for f in frames
             if (connection is None or f.connection == connection)
             and (direction is None or f.direction == direction)
         ]
 
     def connections(self) -> List[ConnectionRecord]:
         """A snapshot of the recorded connections, oldest first."""
-        records = dict(self._connections)
-        return [records[i] for i in list(self._order) if i in records]
+        with self._lock:
+            records = dict(self._connections)
+            order = list(self._order)
+        return [records[i] for i in order if i in records]
 
     def connection(self, id: int) -> ConnectionRecord:
         return self._connections[id]
 
     def clear(self) -> None:
-        self._frames.clear()
-        self._connections.clear()
-        self._order.clear()
-        self.dropped_frames = self.dropped_connections = 0
-        self.version += 1
+        with self._lock:
+            self._frames.clear()
+            self._connections.clear()
+            self._order.clear()
+            self.dropped_frames = self.dropped_connections = 0
+            self.version += 1

@@ -118,6 +118,7 @@ class ServerConnection:
         self._lock = threading.Lock()
         self._in_offset = 0
         self._out_offset = 0
+        self._close_timer: Optional[threading.Timer] = None
         self.protocol = Connection("server", max_size=server.max_size, frame_observer=self._observe)
 
     def __repr__(self) -> str:
@@ -174,7 +175,19 @@ class ServerConnection:
             if self.protocol.state is not State.OPEN:
                 return
             self._sendall(self.protocol.close(code, reason))
-        self.server._wake_for_close(self)
+        # §7.1.1: wait for the peer's Close, but not forever.
+        timer = threading.Timer(self.server.close_timeout, self._close_timed_out)
+        timer.daemon = True
+        self._close_timer = timer
+        timer.start()
+
+    def _close_timed_out(self) -> None:
+        if self.protocol.state is not State.CLOSED:
+            self.record.error = "no Close frame came back in time"
+            try:
+                self._sock.shutdown(socket.SHUT_RDWR)  # wakes the connection's recv()
+            except OSError:
+                pass
 
     def _feed(self, data: Optional[bytes]) -> list:
         """Feed received bytes (None: end of stream) and send the automatic replies."""
@@ -337,14 +350,6 @@ class Server:
         except OSError:
             pass
 
-    def _wake_for_close(self, conn: ServerConnection) -> None:
-        # The connection's own thread is blocked in recv() with no time limit;
-        # a timeout set now applies to its next wait: the close handshake's limit.
-        try:
-            conn._sock.settimeout(self.close_timeout)
-        except OSError:
-            pass
-
     @property
     def connections(self) -> List[ServerConnection]:
         """The connections open now (handshake done, not yet closed)."""
@@ -438,8 +443,13 @@ class Server:
             if conn is not None:
                 with self._lock:
                     self._connections.pop(record.id, None)
+                if conn._close_timer is not None:
+                    conn._close_timer.cancel()
                 record.close_code = conn.protocol.close_code
                 record.close_reason = conn.protocol.close_reason
+                # §7.1.1: the server closes TCP first. Half-close and read what is still
+                # in flight, so the peer sees FIN after our Close frame, not a reset.
+                _linger_close(sock, min(1.0, self.close_timeout))
             record.closed = time.time()
             self.recorder.touch()
             try:
@@ -576,13 +586,24 @@ class Server:
                 pass
 
 
-def _linger_close(sock: socket.socket) -> None:
-    """Half-close after an HTTP answer so the client reads all of it before the reset."""
+def _linger_close(sock: socket.socket, seconds: float = 1.0) -> None:
+    """Half-close, then read and discard what the peer still sends, for ``seconds`` at most.
+
+    Closing a socket that holds unread bytes makes the kernel send a reset, which
+    can destroy our last answer (an HTTP error, a Close frame) before the peer
+    reads it. Sending FIN first and draining avoids that; the deadline keeps a
+    peer that never stops sending from holding the thread.
+    """
+    deadline = time.monotonic() + seconds
     try:
         sock.shutdown(socket.SHUT_WR)
-        sock.settimeout(1.0)
-        while sock.recv(65536):
-            pass
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            sock.settimeout(remaining)
+            if not sock.recv(65536):
+                return
     except OSError:
         pass
 

@@ -1,0 +1,215 @@
+"""``python -m wslearn serve``: the server in the foreground, as a learner runs it in a terminal."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import List
+
+import pytest
+import rawclient as rc
+from websockets.exceptions import ConnectionClosedError
+
+pytestmark = pytest.mark.timeout(60)
+
+ROOT = Path(__file__).resolve().parent.parent
+URL = re.compile(r"ws://127\.0\.0\.1:(\d+)/")
+FRAME_LINE = re.compile(r"^#\d+ (->|<-) ")
+MiB = 2**20
+
+
+def run(*args: str, timeout: float = 10) -> subprocess.CompletedProcess:
+    """Run ``python -m wslearn ARGS`` to the end."""
+    return subprocess.run(
+        [sys.executable, "-m", "wslearn", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
+class Foreground:
+    """``python -m wslearn serve ...`` running in a child process; its stdout read line by line."""
+
+    def __init__(self, *args: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "wslearn", "serve", "--port", "0", *args],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        self._lines: "queue.Queue[str | None]" = queue.Queue()
+        self.lines: List[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        first = self.next_line(10)
+        match = URL.search(first)
+        assert match, f"the first line does not give the URL: {first!r}"
+        self.url = match.group(0)
+        self.port = int(match.group(1))
+        assert self.port != 0
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self._lines.put(line.rstrip("\n"))
+        self._lines.put(None)
+
+    def next_line(self, seconds: float = 5) -> str:
+        line = self._lines.get(timeout=seconds)
+        assert line is not None, f"the server exited; it printed {self.lines}"
+        self.lines.append(line)
+        return line
+
+    def wait_for_line(self, pattern: str, seconds: float = 5) -> str:
+        deadline = time.monotonic() + seconds
+        for line in self.lines:
+            if re.search(pattern, line):
+                return line
+        while True:
+            remaining = deadline - time.monotonic()
+            assert remaining > 0, f"no line matching {pattern!r} in {self.lines}"
+            line = self.next_line(remaining)
+            if re.search(pattern, line):
+                return line
+
+    def interrupt(self, seconds: float = 10) -> int:
+        """Ctrl-C: send SIGINT, wait for the exit, collect the rest of the output."""
+        self.process.send_signal(signal.SIGINT)
+        return self.exit_code(seconds)
+
+    def exit_code(self, seconds: float = 10) -> int:
+        """Wait for the exit, collect the rest of the output."""
+        code = self.process.wait(timeout=seconds)
+        self._reader.join(timeout=5)
+        while True:
+            line = self._lines.get_nowait() if not self._lines.empty() else None
+            if line is None:
+                break
+            self.lines.append(line)
+        return code
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+
+@pytest.fixture
+def foreground():
+    started: List[Foreground] = []
+
+    def start(*args: str) -> Foreground:
+        started.append(Foreground(*args))
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.kill()
+
+
+def test_serve_prints_its_url_and_one_line_per_frame_then_stops_on_ctrl_c(foreground):
+    server = foreground()
+    assert "test page: http://127.0.0.1:" in server.lines[0]
+    rc.assert_echoes(server.url, "hello from the terminal")
+    incoming = server.wait_for_line(r"-> TEXT")
+    assert "masked=1" in incoming and "'hello from the terminal'" in incoming
+    outgoing = server.wait_for_line(r"<- TEXT")
+    assert "masked=0" in outgoing
+    server.wait_for_line(r"-> CLOSE .*code=1000")
+    assert server.interrupt() == 0
+    assert any("stopping" in line for line in server.lines)
+    assert not any("Traceback" in line for line in server.lines)
+
+
+def test_ctrl_c_closes_an_open_connection_with_1001(foreground):
+    server = foreground("--quiet")
+    with rc.handshake(server.port) as sock:
+        server.process.send_signal(signal.SIGINT)
+        assert rc.close_code_of(rc.read_frame(sock)) == 1001
+        sock.sendall(rc.close_frame(1001))  # answer, so the server need not wait
+        assert sock.recv(1024) == b""
+    assert server.exit_code() == 0
+    assert any("stopping" in line for line in server.lines)
+
+
+def test_quiet_prints_no_frame_lines(foreground):
+    server = foreground("--quiet")
+    rc.assert_echoes(server.url, "not printed")
+    assert server.interrupt() == 0
+    assert any("stopping" in line for line in server.lines)
+    assert [line for line in server.lines if FRAME_LINE.match(line)] == []
+    assert not any("not printed" in line for line in server.lines)
+
+
+def test_max_size_16mib_echoes_16mib_and_refuses_one_byte_more_with_1009(foreground):
+    server = foreground("--max-size", "16MiB")
+    data = bytes(range(256)) * (16 * MiB // 256)
+    assert len(data) == 16 * MiB
+    with rc.connect_ws(server.url, max_size=None, close_timeout=5) as ws:
+        start = time.perf_counter()
+        ws.send(data)
+        echo = ws.recv(timeout=30)
+        took = time.perf_counter() - start
+        assert echo == data
+        print(f"\n16 MiB binary echo through `python -m wslearn serve`: {took * 1000:.0f} ms")
+        with pytest.raises(ConnectionClosedError) as closed:
+            ws.send(data + b"!")
+            ws.recv(timeout=10)
+    # The server announces the refusal before reading the payload.
+    refusal = server.wait_for_line(r"<- CLOSE .*code=1009")
+    assert "16777217" in refusal
+    # The client reads that Close although it was still sending: the server half-closes and
+    # drains instead of resetting (test_failed_connection_ends_with_fin_even_when_...).
+    assert closed.value.rcvd is not None, "the Close frame was lost"
+    assert closed.value.rcvd.code == 1009
+    assert server.interrupt() == 0
+
+
+def test_help_names_the_serve_command():
+    done = run("--help")
+    assert done.returncode == 0
+    assert "serve" in done.stdout
+    done = run("serve", "--help")
+    assert done.returncode == 0
+    assert "--max-size" in done.stdout and "--quiet" in done.stdout
+
+
+def test_no_command_is_a_usage_error():
+    done = run()
+    assert done.returncode == 2
+    assert "usage:" in done.stderr
+
+
+@pytest.mark.parametrize("size", ["banana", "12XB", "-5"])
+def test_max_size_that_is_not_a_size_exits_2(size):
+    done = run("serve", "--max-size", size)
+    assert done.returncode == 2
+    assert "not a size" in done.stderr or "expected one argument" in done.stderr
+
+
+def test_port_used_by_another_program_exits_1_with_a_clear_message():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen(1)
+        port = other.getsockname()[1]
+        done = run("serve", "--port", str(port))
+    assert done.returncode == 1
+    assert f"127.0.0.1:{port}" in done.stderr
+    assert "already used by another program" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stdout == ""

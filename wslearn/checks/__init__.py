@@ -1,0 +1,112 @@
+"""Checks for the course's exercises: run a learner's function on many cases, say what is wrong.
+
+Each notebook's exercises end with a checking call such as::
+
+    from wslearn.checks.accept import check_accept_key
+    check_accept_key(my_accept_key)
+
+A check runs the learner's function on a set of cases (the RFC's examples,
+edge cases, and random ones compared with the library's own function). When
+all pass it returns a :class:`CheckResult`, which a notebook shows as one line
+(``✓ accept_key: all 9 cases pass``). At the first
+wrong case it raises :class:`ExerciseFailed` with a message in plain words —
+what was given, what came back, what the rule says, and a hint — but never
+the expected answer itself, so the exercise stays an exercise.
+
+The helpers here are what every topic module (``wslearn.checks.<topic>``)
+builds its checks from.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import traceback
+from typing import Any, Callable, Iterable, Optional
+
+__all__ = ["ExerciseFailed", "CheckResult", "Case", "run_cases", "describe_bytes"]
+
+
+class ExerciseFailed(AssertionError):
+    """A learner's function gave a wrong answer; the message says what and gives a hint."""
+
+    def __init__(self, exercise: str, message: str, hint: str = "") -> None:
+        self.exercise = exercise
+        self.problem = message
+        self.hint = hint
+        text = f"{exercise}: {message}"
+        if hint:
+            text += f"\nHint: {hint}"
+        super().__init__(text)
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckResult:
+    """The outcome of a passing check."""
+
+    exercise: str
+    cases: int
+
+    def __repr__(self) -> str:
+        return f"✓ {self.exercise}: all {self.cases} cases pass"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    """One case: ``args`` to call with, and ``judge(result)`` returning None or a problem.
+
+    ``about`` describes the input in words ("a 126-byte payload"), used in messages.
+    ``hint`` is shown when this case fails.
+    """
+
+    about: str
+    args: tuple
+    judge: Callable[[Any], Optional[str]]
+    hint: str = ""
+    kwargs: dict = dataclasses.field(default_factory=dict)
+
+
+def describe_bytes(data: Any, limit: int = 16) -> str:
+    """Show bytes as hex, shortened: ``81 05 48 65 … (7 bytes)``."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        return repr(data)
+    data = bytes(data)
+    shown = data[:limit].hex(" ")
+    if len(data) > limit:
+        shown += " …"
+    return f"{shown} ({len(data)} bytes)" if data else "b'' (0 bytes)"
+
+
+def run_cases(exercise: str, function: Callable, cases: Iterable[Case]) -> CheckResult:
+    """Call ``function`` on every case; raise :class:`ExerciseFailed` at the first wrong one.
+
+    A case whose call raises is reported with the exception (``NotImplementedError``
+    from an unsolved stub is reported as "not written yet").
+    """
+    if not callable(function):
+        raise ExerciseFailed(exercise, f"expected a function, got {type(function).__name__}")
+    count = 0
+    for case in cases:
+        count += 1
+        try:
+            result = function(*case.args, **case.kwargs)
+        except NotImplementedError:
+            raise ExerciseFailed(
+                exercise,
+                "not written yet: the function still raises NotImplementedError",
+                "replace the `raise NotImplementedError()` line with your code",
+            ) from None
+        except Exception as error:  # the learner's bug: report it plainly
+            where = traceback.extract_tb(error.__traceback__)[-1]
+            raise ExerciseFailed(
+                exercise,
+                f"for {case.about}, your function raised {type(error).__name__}: {error} "
+                f"(line {where.lineno})",
+                case.hint,
+            ) from None
+        problem = case.judge(result)
+        if problem:
+            raise ExerciseFailed(exercise, f"for {case.about}, {problem}", case.hint)
+    return CheckResult(exercise, count)
