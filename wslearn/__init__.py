@@ -52,10 +52,17 @@ from .opcodes import CloseCode, Opcode, close_code_is_valid
 from .reader import FrameReader
 from .recording import ConnectionRecord, FrameRecord, Recorder
 from .server import Server, ServerConnection, serve
+from .views import FramesTable, LiveView, bit_diagram, describe_frame, frames_table, header_fields
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "header_fields",
+    "frames_table",
+    "describe_frame",
+    "bit_diagram",
+    "LiveView",
+    "FramesTable",
     "DEFAULT_MAX_SIZE",
     "GUID",
     "Binary",
