@@ -319,3 +319,8 @@ def test_headers_equality_and_repr():
     assert Headers([("A", "1")]) == Headers([("A", "1")])
     assert Headers([("A", "1")]) != Headers([("a", "1")])
     assert "A" in repr(Headers([("A", "1")]))
+
+
+def test_client_request_uses_a_given_key():
+    data, key = client_request("h", key=RFC_KEY)
+    assert key == RFC_KEY and f"Sec-WebSocket-Key: {RFC_KEY}\r\n".encode() in data
