@@ -56,7 +56,20 @@ from .views import FramesTable, LiveView, bit_diagram, describe_frame, frames_ta
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str):
+    # The widget needs anywidget and ipywidgets: import them only when asked for,
+    # so `import wslearn` stays light for scripts, the command line and tests.
+    if name in ("BrowserClient", "proxy_url"):
+        from . import widget
+
+        return getattr(widget, name)
+    raise AttributeError(f"module 'wslearn' has no attribute {name!r}")
+
+
 __all__ = [
+    "BrowserClient",
+    "proxy_url",
     "header_fields",
     "frames_table",
     "describe_frame",

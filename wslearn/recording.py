@@ -71,8 +71,8 @@ def proxy_evidence(request: Request) -> List[str]:
     """Signs that this handshake was sent by jupyter-server-proxy rather than by the browser.
 
     The proxy opens its own WebSocket to the kernel's server: it re-cases header
-    names (``Sec-Websocket-Key``), forwards the Jupyter token and ``_xsrf``
-    cookie, and the in-notebook widget marks its URL with ``via=jupyter-proxy``.
+    names (``Sec-Websocket-Key``), forwards the Jupyter token, and the
+    in-notebook widget marks its URL with ``via=jupyter-proxy``.
     """
     evidence = []
     if re.search(r"(?:^|[?&])via=jupyter-proxy(?:&|$)", request.target):
@@ -80,9 +80,10 @@ def proxy_evidence(request: Request) -> List[str]:
     names = [name for name, _ in request.headers]
     if "Sec-Websocket-Key" in names:
         evidence.append("header names re-cased (Sec-Websocket-Key), as tornado does")
-    cookie = request.headers.get("Cookie") or ""
-    if "_xsrf=" in cookie or re.search(r"(?:^|[?&])token=", request.target):
-        evidence.append("Jupyter credentials forwarded (token or _xsrf cookie)")
+    # Not the cookies: browsers send cookies per host, not per port (RFC 6265 §8.5), so a
+    # page at 127.0.0.1:8888 sends its Jupyter cookies on a direct connection too.
+    if re.search(r"(?:^|[?&])token=", request.target):
+        evidence.append("Jupyter token forwarded in the query string")
     return evidence
 
 
