@@ -324,3 +324,7 @@ def test_headers_equality_and_repr():
 def test_client_request_uses_a_given_key():
     data, key = client_request("h", key=RFC_KEY)
     assert key == RFC_KEY and f"Sec-WebSocket-Key: {RFC_KEY}\r\n".encode() in data
+
+
+def test_a_refused_101_reads_as_an_invalid_response_not_as_a_status():
+    assert str(HandshakeError(101, "bad accept")) == "invalid 101 response: bad accept"

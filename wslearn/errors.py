@@ -33,6 +33,8 @@ class HandshakeError(WebSocketError):
         self.headers = tuple(headers)
 
     def __str__(self) -> str:
+        if self.status == 101:  # a client refusing the server's 101 answer
+            return f"invalid 101 response: {self.message}"
         return f"HTTP {self.status}: {self.message}"
 
 

@@ -52,6 +52,7 @@ __all__ = [
     "check_response",
     "MAX_LINE",
     "MAX_HEADERS",
+    "REASONS",
 ]
 
 BytesLike = Union[bytes, bytearray, memoryview]
@@ -64,6 +65,7 @@ MAX_LINE = 8192
 #: Most header lines accepted in one request.
 MAX_HEADERS = 128
 
+#: Reason phrases for the statuses this module produces.
 REASONS = {
     101: "Switching Protocols",
     200: "OK",
