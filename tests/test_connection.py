@@ -341,3 +341,11 @@ def test_client_and_server_talk_to_each_other_in_memory():
     assert server.receive_data(client.close(1000, "done")) == [Close(1000, "done")]
     assert client.receive_data(server.data_to_send()) == [Close(1000, "done")]
     assert client.state is State.CLOSED and server.state is State.CLOSED
+
+
+def test_1009_reason_names_the_whole_message_and_the_limit():
+    data = client_frame(Opcode.BINARY, bytes(600), fin=False) + client_frame(
+        Opcode.CONT, bytes(600)
+    )
+    event = fails_with(data, 1009, max_size=1000)
+    assert "1200 bytes" in event.reason and "limit of 1000" in event.reason

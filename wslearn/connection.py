@@ -223,8 +223,7 @@ class Connection:
         reader.feed(data)
         try:
             while self.state is not State.CLOSED:
-                if self.max_size is not None:
-                    reader.max_size = self.max_size - self._size
+                reader.message_size = self._size
                 frame = reader.next_frame()
                 if frame is None:
                     break

@@ -37,8 +37,9 @@ class FrameReader:
     """Turn a byte stream fed in arbitrary chunks into whole :class:`Frame` objects.
 
     ``max_size`` limits the payload of a single data frame (``None``: no limit);
-    a :class:`~wslearn.connection.Connection` lowers it while a fragmented
-    message is being assembled, so the limit applies to the whole message.
+    while a fragmented message is being assembled a
+    :class:`~wslearn.connection.Connection` sets :attr:`message_size`, so the
+    limit applies to the whole message.
     ``expect_masked`` enforces the masking rule of RFC 6455 §5.1 (``True``: every
     frame must be masked, as a server requires; ``False``: none may be, as a
     client requires; ``None``: don't check).
@@ -54,6 +55,9 @@ class FrameReader:
         self.max_size = max_size
         self.expect_masked = expect_masked
         self.allowed_rsv = allowed_rsv
+        #: Bytes of the current fragmented message already received (set by a Connection),
+        #: so that ``max_size`` limits the whole message, not each fragment.
+        self.message_size = 0
         self._buffer = bytearray()
         self._pos = 0  # bytes of _buffer already handed out as frames
 
@@ -89,11 +93,17 @@ class FrameReader:
         if (
             self.max_size is not None
             and not header.opcode.is_control
-            and header.length > self.max_size
+            and self.message_size + header.length > self.max_size
         ):
+            if self.message_size:
+                what = (
+                    f"a fragment of {header.length} bytes would bring the message to "
+                    f"{self.message_size + header.length} bytes"
+                )
+            else:
+                what = f"frame announces {header.length} payload bytes"
             raise ProtocolError(
-                f"frame announces {header.length} payload bytes, over the limit of "
-                f"{self.max_size} (refused before reading the payload)",
+                f"{what}, over the limit of {self.max_size} (refused before reading the payload)",
                 code=1009,
             )
         start = pos + header.header_size
