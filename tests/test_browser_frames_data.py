@@ -1,0 +1,139 @@
+"""The recorded Chromium frames shipped in ``wslearn/data/chromium_frames.json`` are consistent.
+
+Notebooks 05 and 06 teach from this file, so every number in it must agree with every other: each
+header parses with the library, each wire preview unmasks to its payload preview, the recv() sizes
+add up to the frames, and the keys are a browser's (every frame masked, no key twice). A browser
+test captures again and checks that Chromium still frames the same messages the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Dict, List, Tuple
+
+import pytest
+
+import wslearn
+
+DATA = Path(wslearn.__file__).parent / "data" / "chromium_frames.json"
+
+EXPECTED_MESSAGES = [
+    (1, "Hello".encode()),
+    (1, "Hello, 你好, 👋".encode()),
+    (1, 125),
+    (1, 126),
+    (1, 65536),
+    (1, 70000),
+    (2, bytes(range(256))),
+    (8, b"\x03\xe8bye"),
+]
+
+
+@pytest.fixture(scope="module")
+def data() -> Dict[str, Any]:
+    return json.loads(DATA.read_text(encoding="utf-8"))
+
+
+def _structure(data: Dict[str, Any]) -> List[Tuple[int, bool, int, str, int]]:
+    return [
+        (f["opcode"], f["fin"], f["length"], f["length_case"], f["message"]) for f in data["frames"]
+    ]
+
+
+def test_shipped_file_is_small_and_names_the_browser(data: Dict[str, Any]) -> None:
+    assert DATA.stat().st_size < 60_000
+    assert data["browser"].startswith("Chromium ")
+    assert "HeadlessChrome/" in data["user_agent"] or "Chrome/" in data["user_agent"]
+
+
+def test_handshake_is_a_websocket_upgrade_without_secrets(data: Dict[str, Any]) -> None:
+    request = wslearn.parse_request(data["request"].encode("latin-1"))
+    key, _ = wslearn.validate_request(request)
+    assert len(key) == 24
+    assert request.headers["Sec-WebSocket-Version"] == "13"
+    assert "token=" not in request.target
+    for name in ("Cookie", "Authorization"):
+        assert request.headers.get(name) in (None, "[redacted]")
+
+
+def test_every_header_parses_and_agrees_with_the_fields(data: Dict[str, Any]) -> None:
+    for f in data["frames"]:
+        raw = bytes.fromhex(f["header_hex"])
+        header = wslearn.parse_frame_header(raw)
+        assert header is not None, f["what"]
+        assert header.header_size == len(raw)
+        assert int(header.opcode) == f["opcode"]
+        assert header.opcode.name == f["opcode_name"]
+        assert header.fin == f["fin"]
+        assert header.length == f["length"]
+        assert header.length_case == f["length_case"] == wslearn.length_case(f["length"])
+        assert header.masked
+        assert header.mask == bytes.fromhex(f["mask_hex"])
+
+
+def test_wire_preview_unmasks_to_the_payload_preview(data: Dict[str, Any]) -> None:
+    for f in data["frames"]:
+        wire = bytes.fromhex(f["wire_preview_hex"])
+        payload = bytes.fromhex(f["payload_preview_hex"])
+        assert len(wire) == len(payload) == min(64, f["length"])
+        assert wslearn.unmask(wire, bytes.fromhex(f["mask_hex"])) == payload
+        assert wire != payload or not payload
+
+
+def test_every_frame_is_masked_with_its_own_key(data: Dict[str, Any]) -> None:
+    keys = [f["mask_hex"] for f in data["frames"]]
+    assert all(keys)
+    assert len(set(keys)) == len(keys)
+
+
+def test_frames_make_up_the_messages_that_were_sent(data: Dict[str, Any]) -> None:
+    frames = data["frames"]
+    assert len(data["messages"]) == len(EXPECTED_MESSAGES)
+    by_message: Dict[int, List[Dict[str, Any]]] = {}
+    for f in frames:
+        by_message.setdefault(f["message"], []).append(f)
+    assert sorted(by_message) == list(range(len(EXPECTED_MESSAGES)))
+    for n, (opcode, content) in enumerate(EXPECTED_MESSAGES):
+        parts = by_message[n]
+        assert parts[0]["opcode"] == opcode
+        assert all(p["opcode"] == 0 for p in parts[1:])  # continuation frames (§5.4)
+        assert [p["fin"] for p in parts] == [False] * (len(parts) - 1) + [True]
+        total = sum(p["length"] for p in parts)
+        if isinstance(content, int):
+            assert total == content
+        else:
+            assert total == len(content)
+            assert bytes.fromhex(parts[0]["payload_preview_hex"]) == content[:64]
+
+
+def test_stream_offsets_and_reads_add_up(data: Dict[str, Any]) -> None:
+    offset = 0
+    for f in data["frames"]:
+        assert f["stream_offset"] == offset
+        offset += len(bytes.fromhex(f["header_hex"])) + f["length"]
+    assert sum(data["reads"]) == offset
+
+
+def test_the_close_handshake_was_clean(data: Dict[str, Any]) -> None:
+    assert data["close_event"] == {"code": 1000, "reason": "bye", "wasClean": True}
+    assert bytes.fromhex(data["server_close_frame_hex"]) == bytes.fromhex("88 05 03 e8 62 79 65")
+    assert (data["server_close_code"], data["server_close_reason"]) == (1000, "bye")
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(120)
+def test_a_fresh_capture_has_the_same_structure(browser: Any, data: Dict[str, Any]) -> None:
+    from capture_browser_frames import capture
+
+    fresh = capture(browser)
+    assert _structure(fresh) == _structure(data), (
+        "Chromium now frames these messages differently: run "
+        "`python tests/capture_browser_frames.py` and review the notebooks that use the file"
+    )
+    assert [f["header_hex"][:5] for f in fresh["frames"]] == [
+        f["header_hex"][:5] for f in data["frames"]
+    ]
+    old_keys = {f["mask_hex"] for f in data["frames"]}
+    assert not old_keys & {f["mask_hex"] for f in fresh["frames"]}
+    assert fresh["close_event"] == data["close_event"]
