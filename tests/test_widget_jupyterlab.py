@@ -20,46 +20,34 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List
 
 import pytest
-from conftest import CHROMIUM_ARGS
+from labtools import (
+    PROXY_HOST,
+    SCENARIOS,
+    TOKEN,
+    WAIT_MS,
+    Lab,
+    Scenario,
+    kernel_execute,
+    launch_chromium,
+    open_notebook,
+    run_all,
+    start_lab,
+    wait_for_file,
+    wait_until_executed,
+)
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
-ROOT = Path(__file__).resolve().parent.parent
-TOKEN = "wslearn-test-token"
-PROXY_HOST = "jupyter.test"  # Chromium resolves it to 127.0.0.1 (--host-resolver-rules)
 HELLO = "hello from the notebook page"
 BIG = 70000
-START_LIMIT = 60.0  # seconds for JupyterLab to answer /api/status
 RUN_LIMIT = 60.0  # seconds for the notebook to write result.json
-WAIT_MS = 45_000  # every wait in the browser is bounded by this
-
-
-@dataclasses.dataclass(frozen=True)
-class Scenario:
-    name: str
-    base_url: str
-    page_host: str
-    via_proxy: bool
-
-
-SCENARIOS = {
-    "direct": Scenario("direct", "/", "127.0.0.1", via_proxy=False),
-    "proxy": Scenario("proxy", "/user/learner/", PROXY_HOST, via_proxy=True),
-}
 
 CELLS = [
     "import json, os, wslearn\n"
@@ -116,12 +104,6 @@ server.stop()
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def write_notebook(path: Path) -> None:
     import nbformat
 
@@ -136,129 +118,33 @@ def write_notebook(path: Path) -> None:
 
 
 @dataclasses.dataclass
-class Lab:
+class ScenarioLab:
     scenario: Scenario
-    port: int
-    root: Path
-    log_path: Path
-
-    def url(self, path: str, host: str = "127.0.0.1") -> str:
-        return f"http://{host}:{self.port}{self.scenario.base_url}{path}"
-
-    def log_tail(self, size: int = 4000) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-size:]
-        except OSError:
-            return "(no log)"
-
-    def api(self, method: str, path: str) -> Any:
-        request = urllib.request.Request(
-            self.url(path), method=method, headers={"Authorization": f"token {TOKEN}"}
-        )
-        with urllib.request.urlopen(request, timeout=5) as response:
-            body = response.read()
-        return json.loads(body) if body else None
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+    lab: Lab
 
 
 @pytest.fixture(scope="module", params=list(SCENARIOS))
-def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+def scenario_lab(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ScenarioLab]:
     """A JupyterLab server (subprocess) with ``test.ipynb`` in its root; stopped at the end."""
     scenario = SCENARIOS[request.param]
     home = tmp_path_factory.mktemp(f"lab-{scenario.name}")
-    root = home / "root"
-    root.mkdir()
-    write_notebook(root / "test.ipynb")
-    port = free_port()
-    env = dict(os.environ)
-    # Isolate settings, workspaces and runtime files; the data dir stays the environment's own,
-    # since the anywidget and ipywidgets front-end extensions live in <prefix>/share/jupyter.
-    for name, sub in (
-        ("JUPYTER_CONFIG_DIR", "config"),
-        ("JUPYTER_RUNTIME_DIR", "runtime"),
-        ("IPYTHONDIR", "ipython"),
-    ):
-        (home / sub).mkdir()
-        env[name] = str(home / sub)
-    # The kernel imports this checkout's wslearn even if the package is not installed.
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    command = [
-        sys.executable, "-m", "jupyter", "lab",
-        "--no-browser",
-        "--ip", "127.0.0.1",
-        "--port", str(port),
-        "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={TOKEN}",
-        "--ServerApp.root_dir", str(root),
-        "--LabApp.expose_app_in_browser=True",
-        "--ServerApp.allow_remote_access=True",
-        "--ServerApp.disable_check_xsrf=False",
-        f"--ServerApp.base_url={scenario.base_url}",
-    ]  # fmt: skip
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        command.append("--allow-root")  # containers and CI machines often run as root
-    log_path = home / "jupyter.log"
-    running = Lab(scenario, port, root, log_path)
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )  # fmt: skip
-    try:
-        status_url = running.url(f"api/status?token={TOKEN}")
-        deadline = time.monotonic() + START_LIMIT
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"JupyterLab exited with {proc.returncode}:\n{running.log_tail()}")
-            try:
-                with urllib.request.urlopen(status_url, timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except (urllib.error.URLError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"JupyterLab did not answer in {START_LIMIT} s:\n{running.log_tail()}")
-            time.sleep(0.2)
-        yield running
-    finally:
-        # Shut the kernels down through the API first, so none outlives the server.
-        with contextlib.suppress(Exception):
-            for kernel in running.api("GET", "api/kernels"):
-                running.api("DELETE", f"api/kernels/{kernel['id']}")
-        _stop(proc)
+    with start_lab(home, scenario.base_url) as running:
+        write_notebook(running.root / "test.ipynb")
+        yield ScenarioLab(scenario, running)
 
 
 @pytest.fixture(scope="module")
 def chromium(chromium_path: str) -> Iterator[Browser]:
     """Headless Chromium that resolves ``jupyter.test`` to 127.0.0.1 (and nothing else changed)."""
-    from playwright.sync_api import sync_playwright
-
-    playwright = sync_playwright().start()
-    try:
-        browser = playwright.chromium.launch(
-            executable_path=chromium_path,
-            headless=True,
-            args=[*CHROMIUM_ARGS, f"--host-resolver-rules=MAP {PROXY_HOST} 127.0.0.1"],
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
-    finally:
-        playwright.stop()
+    with launch_chromium(chromium_path) as browser:
+        yield browser
 
 
 @dataclasses.dataclass
 class Run:
+    scenario: Scenario
     lab: Lab
     result: Dict[str, Any]
     result_text: str
@@ -274,37 +160,6 @@ class Run:
     page_errors: List[str]
 
 
-NOTEBOOK_JS = "window.jupyterapp.shell.currentWidget"
-
-
-def wait_for_file(path: Path, lab: Lab, page: Page, limit: float) -> str:
-    deadline = time.monotonic() + limit
-    while not path.exists():
-        if time.monotonic() > deadline:
-            outputs = page.locator(".jp-OutputArea-output").all_inner_texts()
-            pytest.fail(
-                f"{path.name} not written within {limit} s.\nOutputs: {outputs}\n"
-                f"JupyterLab log:\n{lab.log_tail()}"
-            )
-        page.wait_for_timeout(250)  # lets Playwright deliver the page's events meanwhile
-    return path.read_text()
-
-
-def kernel_execute(page: Page, code: str) -> None:
-    """Run ``code`` in the notebook's kernel (bounded); fail with the kernel's error if it fails."""
-    reply = page.evaluate(
-        f"""async (code) => {{
-            const kernel = {NOTEBOOK_JS}.sessionContext.session.kernel;
-            const done = kernel.requestExecute({{ code, store_history: false }}).done;
-            const limit = new Promise((resolve) => setTimeout(() => resolve(null), 20000));
-            const reply = await Promise.race([done, limit]);
-            return reply ? reply.content : {{ status: 'timeout' }};
-        }}""",
-        code,
-    )
-    assert reply["status"] == "ok", f"{code!r} in the kernel: {reply}"
-
-
 def wait_for_log(page: Page, text: str) -> None:
     page.wait_for_function(
         "(text) => [...document.querySelectorAll('.wslearn-bc-log')]"
@@ -315,44 +170,25 @@ def wait_for_log(page: Page, text: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def run(chromium: Browser, lab: Lab) -> Iterator[Run]:
+def run(chromium: Browser, scenario_lab: ScenarioLab) -> Iterator[Run]:
     """Open the notebook in Chromium, Run All, and collect what every side saw."""
-    scenario = lab.scenario
+    scenario = scenario_lab.scenario
+    lab = scenario_lab.lab
     context = chromium.new_context(viewport={"width": 1280, "height": 1000})
     page = context.new_page()
     errors: List[str] = []
     page.on("pageerror", lambda error: errors.append(f"uncaught: {error}"))
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     try:
-        page.goto(
-            lab.url(f"lab/tree/test.ipynb?token={TOKEN}", host=scenario.page_host),
-            wait_until="domcontentloaded",
-            timeout=WAIT_MS,
-        )
         # The app, the notebook and its kernel, idle.
-        page.wait_for_function(
-            f"""() => {{
-                const w = window.jupyterapp && {NOTEBOOK_JS};
-                const kernel = w && w.sessionContext && w.sessionContext.session
-                    && w.sessionContext.session.kernel;
-                return !!(w && w.content && w.content.widgets && kernel
-                    && kernel.connectionStatus === 'connected' && kernel.status === 'idle');
-            }}""",
-            timeout=WAIT_MS,
-        )
-        page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        open_notebook(page, lab, "test.ipynb", host=scenario.page_host)
+        run_all(page)
         result_text = wait_for_file(lab.root / "result.json", lab, page, RUN_LIMIT)
 
         # Every cell has run and the kernel is idle again.
-        page.wait_for_function(
-            f"""() => {{
-                const w = {NOTEBOOK_JS};
-                const kernel = w.sessionContext.session.kernel;
-                const cells = w.content.widgets.filter((c) => c.model.type === 'code');
-                return kernel.status === 'idle'
-                    && cells.every((c) => c.model.executionCount !== null);
-            }}""",
-            timeout=WAIT_MS,
+        assert wait_until_executed(page, WAIT_MS, allow_stop_on_error=False), (
+            "Run All did not finish: "
+            + "; ".join(page.locator(".jp-OutputArea-output").all_inner_texts())
         )
         panel = page.locator(".wslearn-bc").first
         panel.wait_for(state="visible", timeout=WAIT_MS)
@@ -360,8 +196,14 @@ def run(chromium: Browser, lab: Lab) -> Iterator[Run]:
         with contextlib.suppress(Exception):
             wait_for_log(page, "echo matches #2")
         # The kernel is idle: now the traits the page set have reached Python.
-        kernel_execute(page, TRAITS_CODE)
-        traits_text = (lab.root / "traits.json").read_text()
+        # The page's trait updates reach Python only between executions (when the kernel is
+        # idle), so ask again, a bounded number of times, until the log has arrived.
+        for _ in range(40):
+            kernel_execute(page, TRAITS_CODE)
+            traits_text = (lab.root / "traits.json").read_text()
+            if json.loads(traits_text)["log"]:
+                break
+            page.wait_for_timeout(250)
         panel_state = panel.locator(".wslearn-bc-state").inner_text()
         panel_log = panel.locator(".wslearn-bc-log").inner_text()
 
@@ -391,6 +233,7 @@ def run(chromium: Browser, lab: Lab) -> Iterator[Run]:
             '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
         ).all_inner_texts()
         yield Run(
+            scenario=scenario,
             lab=lab,
             result=json.loads(result_text),
             result_text=result_text,
@@ -430,7 +273,7 @@ def test_browser_messages_reach_the_kernel_server(run: Run) -> None:
 
 
 def test_widget_chooses_the_route_by_itself(run: Run) -> None:
-    scenario = run.lab.scenario
+    scenario = run.scenario
     connections = _websocket_connections(run)
     assert len(connections) == 1, run.result["connections"]
     connection = connections[0]
@@ -466,7 +309,7 @@ def test_widget_chooses_the_route_by_itself(run: Run) -> None:
 
 def test_token_never_reaches_the_recording(run: Run) -> None:
     assert TOKEN not in run.result_text
-    if run.lab.scenario.via_proxy:
+    if run.scenario.via_proxy:
         # The proxy forwards the learner's Jupyter cookies: the recording shows them redacted.
         (connection,) = _websocket_connections(run)
         assert "Cookie: [redacted]" in connection["request"], connection["request"]
@@ -495,7 +338,7 @@ def test_buttons_and_python_methods_drive_the_page_socket(run: Run) -> None:
     assert bytes.fromhex(texts[3]["payload"]) == b"from python"
     closes = [f for f in frames if f["opcode"] == 8]
     assert len(closes) == 1, frames
-    if run.lab.scenario.via_proxy:
+    if run.scenario.via_proxy:
         # The proxy does not pass the browser's code on: an empty Close reaches the server.
         assert closes[0]["length"] == 0, closes
     else:
