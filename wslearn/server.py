@@ -221,6 +221,7 @@ class Server:
         max_frames: int = 10_000,
         preview_bytes: int = 256,
         log: Optional[Callable[[str], None]] = None,
+        show_errors: bool = True,
     ) -> None:
         if isinstance(handler, str):
             if handler not in ("echo", "broadcast"):
@@ -243,6 +244,7 @@ class Server:
         self.close_timeout = close_timeout
         self.recorder = Recorder(max_frames=max_frames, preview_bytes=preview_bytes)
         self.log = log
+        self.show_errors = show_errors
         #: ``(connection id, exception, traceback text)`` for each handler that raised.
         self.errors: List[Tuple[int, BaseException, str]] = []
         self.running = False
@@ -575,11 +577,12 @@ class Server:
         except Exception as error:
             text = traceback.format_exc()
             self.errors.append((conn.id, error, text))
-            print(
-                f"wslearn: the handler raised on connection #{conn.id}; "
-                f"closing it with 1011:\n{text}",
-                file=sys.stderr,
-            )
+            if self.show_errors:
+                print(
+                    f"wslearn: the handler raised on connection #{conn.id}; "
+                    f"closing it with 1011:\n{text}",
+                    file=sys.stderr,
+                )
             try:
                 conn.close(1011, f"handler error: {type(error).__name__}"[:123])
             except (OSError, ConnectionClosed):
@@ -621,6 +624,7 @@ def serve(
     max_frames: int = 10_000,
     preview_bytes: int = 256,
     log: Optional[Callable[[str], None]] = None,
+    show_errors: bool = True,
 ) -> Server:
     """Start a WebSocket server in background threads and return it at once.
 
@@ -636,6 +640,8 @@ def serve(
     stops the old server first. ``max_size`` limits one message (default
     1 MiB; ``None`` for no limit); ``origins`` is an allow-list of ``Origin``
     values (others get 403). ``log`` is called with one line per frame.
+    ``show_errors=False`` keeps handler tracebacks out of the output (they
+    are still in ``server.errors``).
     """
     server = Server(
         host,
@@ -649,6 +655,7 @@ def serve(
         max_frames=max_frames,
         preview_bytes=preview_bytes,
         log=log,
+        show_errors=show_errors,
     )
     if port:
         with _servers_lock:

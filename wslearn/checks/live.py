@@ -283,7 +283,9 @@ def check_shout(function: Callable) -> CheckResult:
 
     from ..server import serve
 
-    server = serve(port=0, handler=function, handshake_timeout=_WAIT, close_timeout=1.0)
+    server = serve(
+        port=0, handler=function, handshake_timeout=_WAIT, close_timeout=1.0, show_errors=False
+    )
 
     def roundtrip(message: Any) -> Any:
         before = len(server.errors)
