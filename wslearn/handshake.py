@@ -294,8 +294,12 @@ def validate_request(
     Raises :class:`HandshakeError` with the status a server must answer:
 
     * 405 if the method is not GET;
-    * 426 if ``Upgrade`` does not name ``websocket``, or ``Sec-WebSocket-Version``
-      is not 13 (the answer carries ``Sec-WebSocket-Version: 13``, §4.4);
+    * 426 Upgrade Required if ``Upgrade`` does not name ``websocket``, or
+      ``Sec-WebSocket-Version`` is not 13. RFC 6455 §4.4 asks for the version
+      answer; RFC 6455 §4.2.1 only says "an appropriate error code (such as 400)"
+      for the rest, and 426 is the HTTP status for "switch protocols first" (RFC 7231
+      §6.5.15), so both answers carry ``Upgrade: websocket`` and
+      ``Sec-WebSocket-Version: 13``;
     * 400 if ``Host`` is missing, ``Connection`` lacks the ``upgrade`` token, or
       ``Sec-WebSocket-Key`` is not the base64 encoding of exactly 16 bytes;
     * 403 if ``origins`` is given and the ``Origin`` header is not in it (a browser
@@ -313,7 +317,7 @@ def validate_request(
         raise HandshakeError(
             426,
             "this is a WebSocket endpoint: send 'Upgrade: websocket' (RFC 6455 §4.2.1)",
-            (("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Sec-WebSocket-Version", "13")),
+            (("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13")),
         )
     if "upgrade" not in headers.tokens("Connection"):
         raise HandshakeError(400, "the Connection header must contain the token 'Upgrade'")
@@ -324,7 +328,8 @@ def validate_request(
         raise HandshakeError(
             426,
             f"Sec-WebSocket-Version {version!r} is not supported; use 13 (RFC 6455 §4.4)",
-            (("Sec-WebSocket-Version", "13"),),
+            # RFC 7231 §6.5.15: a 426 response MUST say which protocol to upgrade to.
+            (("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13")),
         )
     key = _single(headers, "Sec-WebSocket-Key")
     if key is None:

@@ -38,6 +38,13 @@ class ExerciseFailed(AssertionError):
             text += f"\nHint: {hint}"
         super().__init__(text)
 
+    def _render_traceback_(self) -> list:
+        # IPython shows this instead of a traceback: the learner needs the message,
+        # not forty lines of the checking code.
+        return [
+            f"✗ {line}" if i == 0 else f"  {line}" for i, line in enumerate(str(self).splitlines())
+        ]
+
 
 @dataclasses.dataclass(frozen=True)
 class CheckResult:
