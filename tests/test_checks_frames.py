@@ -386,3 +386,42 @@ def test_read_mask_key_64_bit_case():
 
     message = failure(check_read_mask_key, sixteen_only)
     assert "64-bit length case" in message
+
+
+# --------------------------------------------------------------------------
+# Every message: a full stop at the end, and hints that name the rule, not the code
+# --------------------------------------------------------------------------
+
+WRONG = [
+    (check_payload_length, lambda data: (0, 0)),
+    (check_encode_header, lambda opcode, length, mask=None: b"\x00\x00"),
+    (check_is_control, lambda opcode: opcode in (8, 9, 10)),
+    (check_unmask_loop, lambda data, key: bytes(data)),
+    (check_unmask_from, lambda data, key, offset: unmask_loop(data, key)),
+    (check_read_mask_key, lambda frame: frame[2:6] if frame[1] & 0x80 else None),
+]
+
+
+@pytest.mark.parametrize("check, function", WRONG)
+def test_every_problem_and_hint_ends_with_a_full_stop(check, function):
+    message = failure(check, function)
+    problem, hint = message.split("\nHint: ")
+    assert problem.endswith(".")
+    assert hint.endswith(".")
+
+
+@pytest.mark.parametrize("check, function", WRONG)
+def test_hints_cite_the_rfc_and_show_no_code(check, function):
+    hint = failure(check, function).split("\nHint: ")[1]
+    assert "§5." in hint
+    for code in ("data[", "key[", "struct", "0x80", "0x7F", "& ", "^", "% 4]", "bytes(", "!H"):
+        assert code not in hint, code
+
+
+def test_payload_length_names_a_cut_header_in_plain_words():
+    def wants_two_bytes_only(data):
+        return None if len(data) < 2 else payload_length(data) or (0, 2)
+
+    message = failure(check_payload_length, wants_two_bytes_only)
+    assert "the first 2 bytes of a 6-byte header (81 85)" in message
+    assert "(2 bytes)" not in message

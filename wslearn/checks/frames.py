@@ -14,13 +14,15 @@ Notebook 04, RFC 6455 §5.3:
 
 Every case is compared with the library's own function (:func:`~wslearn.encode_frame_header`,
 :func:`~wslearn.parse_frame_header`, :func:`~wslearn.unmask_reference`); a wrong answer is
-explained in words, never by showing the expected bytes.
+explained in words, never by showing the expected bytes. Hints name the rule and its RFC section,
+never the code that solves the exercise.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import random
-from typing import Any, Callable, Iterator, List, Optional
+from typing import Any, Callable, Iterable, Iterator, List, Optional
 
 from ..frames import encode_frame_header, length_case, parse_frame_header
 from ..masking import unmask_reference
@@ -56,11 +58,28 @@ def _payload(n: int, rng: random.Random) -> bytes:
     return bytes(rng.getrandbits(8) for _ in range(n)) if n < 5000 else rng.randbytes(n)
 
 
+def _full_stop(text: str) -> str:
+    return text if not text or text.endswith((".", "?", "!")) else text + "."
+
+
+def _run(exercise: str, function: Callable, cases: Iterable[Case]) -> CheckResult:
+    """:func:`run_cases`, with every problem and hint ending in a full stop."""
+
+    def finished(case: Case) -> Case:
+        def judge(result: Any, judge: Callable = case.judge) -> Optional[str]:
+            problem = judge(result)
+            return _full_stop(problem) if problem else problem
+
+        return dataclasses.replace(case, judge=judge, hint=_full_stop(case.hint))
+
+    return run_cases(exercise, function, (finished(case) for case in cases))
+
+
 def _not_bytes(result: Any) -> Optional[str]:
     if isinstance(result, _BYTES):
         return None
     if isinstance(result, str):
-        return "your function returned a str; return bytes (for example b'\\x81\\x05')"
+        return "your function returned a str; return a bytes object, not text"
     if isinstance(result, (list, tuple)):
         return (
             f"your function returned a {type(result).__name__}; "
@@ -142,9 +161,10 @@ def _judge_payload_length(data: bytes) -> Callable[[Any], Optional[str]]:
 
 def _payload_length_cases() -> Iterator[Case]:
     hint = (
-        "read the 7-bit field with data[1] & 0x7F; 126 and 127 mean the real length is in the "
-        "next 2 or 8 bytes, big-endian; a set MASK bit (data[1] & 0x80) adds 4 key bytes; "
-        "return None while len(data) is smaller than the header"
+        "RFC 6455 §5.2: the 7-bit Payload len field (the low 7 bits of the second byte) is the "
+        "length itself up to 125; 126 says the length is in the next 2 bytes, 127 in the next 8, "
+        "most significant byte first; when the MASK bit is set, the 4 key bytes belong to the "
+        "header too. While the data is shorter than the whole header, the answer is None."
     )
     frames: List[bytes] = [
         bytes.fromhex("8105") + b"Hello",  # RFC §5.7 unmasked
@@ -169,9 +189,14 @@ def _payload_length_cases() -> Iterator[Case]:
     ):
         for cut in range(len(full)):
             data = full[:cut]
+            if cut == 0:
+                about = "no bytes at all (b'')"
+            elif cut == 1:
+                about = f"only the first byte of a header ({data.hex()})"
+            else:
+                about = f"the first {cut} bytes of a {len(full)}-byte header ({data.hex(' ')})"
             yield Case(
-                f"the first {cut} byte{'s' if cut != 1 else ''} of a header "
-                f"({describe_bytes(data)})",
+                about,
                 (data,),
                 _judge_payload_length(data),
                 hint,
@@ -183,7 +208,7 @@ def _payload_length_cases() -> Iterator[Case]:
 
 def check_payload_length(function: Callable) -> CheckResult:
     """Check ``payload_length(data) -> (length, header_size)``, or ``None`` if incomplete."""
-    return run_cases("payload_length", function, _payload_length_cases())
+    return _run("payload_length", function, _payload_length_cases())
 
 
 def _judge_encode_header(opcode: int, length: int, mask: Optional[bytes]) -> Callable:
@@ -245,10 +270,11 @@ def _judge_encode_header(opcode: int, length: int, mask: Optional[bytes]) -> Cal
 
 def _encode_header_cases() -> Iterator[Case]:
     hint = (
-        "0–125 fit in the 7-bit field; 126–65535 need 126 there and a 16-bit length after it; "
-        "bigger payloads need 127 and a 64-bit length; struct.pack('!H', n) and "
-        "struct.pack('!Q', n) write big-endian; with a key, set 0x80 in the second byte and "
-        "append the key"
+        "RFC 6455 §5.2: a length of 0–125 goes in the 7-bit Payload len field itself; 126–65535 "
+        "is announced by 126 and written in the next 2 bytes, anything larger by 127 and the "
+        "next 8, in network byte order (most significant byte first). With a key, the MASK bit "
+        "is 1 and the key follows the length. The table of the three length cases in this "
+        "notebook shows every case."
     )
     cases = [
         (Opcode.TEXT, 5, None),  # RFC §5.7 "Hello" from a server
@@ -279,11 +305,14 @@ def _encode_header_cases() -> Iterator[Case]:
 
 def check_encode_header(function: Callable) -> CheckResult:
     """Check ``encode_header(opcode, length, mask=None) -> bytes`` (FIN=1, shortest length)."""
-    return run_cases("encode_header", function, _encode_header_cases())
+    return _run("encode_header", function, _encode_header_cases())
 
 
 def _is_control_cases() -> Iterator[Case]:
-    hint = "look at the opcode's most significant bit (§5.5): control opcodes have it set"
+    hint = (
+        "RFC 6455 §5.2 splits the sixteen opcodes in two halves: look at the opcode's most "
+        "significant bit, and remember that a reserved value belongs to a kind too (§5.5)."
+    )
     for value in range(16):
         want = bool(value & 0x8)
         try:
@@ -317,7 +346,7 @@ def _is_control_cases() -> Iterator[Case]:
 
 def check_is_control(function: Callable) -> CheckResult:
     """Check ``is_control(opcode) -> bool`` on all sixteen opcodes."""
-    return run_cases("is_control", function, _is_control_cases())
+    return _run("is_control", function, _is_control_cases())
 
 
 # --------------------------------------------------------------------------
@@ -361,7 +390,11 @@ def _judge_unmask(data: bytes, key: bytes, offset: int = 0) -> Callable[[Any], O
 
 
 def _unmask_loop_cases() -> Iterator[Case]:
-    hint = "byte i of the result is data[i] ^ key[i % 4]; collect them and return bytes(...)"
+    hint = (
+        "RFC 6455 §5.3: every byte is XOR-ed with the key byte at the same position modulo 4, "
+        "so the 4-byte key repeats over the whole payload; the result is bytes, as long as "
+        "the input."
+    )
     yield Case(
         "the masked 'Hello' of RFC 6455 §5.7 (7f 9f 4d 51 58, key 37 fa 21 3d)",
         (bytes.fromhex("7f9f4d5158"), RFC_KEY),
@@ -382,13 +415,14 @@ def _unmask_loop_cases() -> Iterator[Case]:
 
 def check_unmask_loop(function: Callable) -> CheckResult:
     """Check ``unmask_loop(data, key) -> bytes`` against :func:`wslearn.unmask_reference`."""
-    return run_cases("unmask_loop", function, _unmask_loop_cases())
+    return _run("unmask_loop", function, _unmask_loop_cases())
 
 
 def _unmask_from_cases() -> Iterator[Case]:
     hint = (
-        "the piece's byte i is byte offset + i of the whole payload, so it pairs with "
-        "key[(offset + i) % 4]"
+        "RFC 6455 §5.3 counts positions from the start of the whole payload: the piece's first "
+        "byte is payload byte offset, so it pairs with the key byte at that position modulo 4, "
+        "not with the first key byte."
     )
     rng = _rng()
     for offset in range(9):
@@ -418,7 +452,7 @@ def _unmask_from_cases() -> Iterator[Case]:
 
 def check_unmask_from(function: Callable) -> CheckResult:
     """Check ``unmask_from(data, key, offset) -> bytes``: resuming in the middle of the key."""
-    return run_cases("unmask_from", function, _unmask_from_cases())
+    return _run("unmask_from", function, _unmask_from_cases())
 
 
 def _judge_read_mask_key(frame: bytes) -> Callable[[Any], Optional[str]]:
@@ -455,9 +489,9 @@ def _judge_read_mask_key(frame: bytes) -> Callable[[Any], Optional[str]]:
 
 def _read_mask_key_cases() -> Iterator[Case]:
     hint = (
-        "the key follows the length: after byte 1 when the 7-bit field is 0–125, after the "
-        "2 extra length bytes when it is 126, after the 8 extra bytes when it is 127; "
-        "no MASK bit, no key"
+        "RFC 6455 §5.2: the key follows the length, so where it starts depends on the 7-bit "
+        "field: right after the first 2 bytes for 0–125, after 2 more length bytes for 126, "
+        "after 8 more for 127. With the MASK bit at 0 there is no key."
     )
     rng = _rng()
     frames = [bytes.fromhex("818537fa213d7f9f4d5158"), bytes.fromhex("8105") + b"Hello"]
@@ -480,4 +514,4 @@ def _read_mask_key_cases() -> Iterator[Case]:
 
 def check_read_mask_key(function: Callable) -> CheckResult:
     """Check ``read_mask_key(frame) -> bytes`` (the 4-byte key), ``None`` if unmasked."""
-    return run_cases("read_mask_key", function, _read_mask_key_cases())
+    return _run("read_mask_key", function, _read_mask_key_cases())
