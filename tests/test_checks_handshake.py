@@ -6,6 +6,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 from typing import Callable, Dict
 
 import pytest
@@ -309,7 +310,7 @@ def test_accept_key_base64_of_the_hexdigest_is_named() -> None:
         lambda key: _b64(hashlib.sha1((key + GUID).encode()).hexdigest().encode()),
     )
     assert "hex" in error.hint
-    assert ".digest()" in error.hint
+    assert "20 raw bytes" in error.hint
     assert "RFC 6455 §1.3 key" in error.problem
 
 
@@ -439,10 +440,65 @@ def test_build_101_an_unrequested_extension_is_refused() -> None:
 
 
 def test_build_101_obsolete_draft_headers_are_harmless() -> None:
-    # WebSocket-Origin / WebSocket-Location (hixie-76) are gone from RFC 6455; clients ignore them.
+    # WebSocket-Origin / WebSocket-Location (hixie-75; Sec- prefixed in hixie-76) are gone from
+    # RFC 6455; clients ignore them.
     def with_draft_headers(key: str) -> bytes:
         return build_101(key)[:-2] + (
             b"WebSocket-Origin: http://example.com\r\nWebSocket-Location: ws://example.com/\r\n\r\n"
         )
 
     assert check_build_101(with_draft_headers).cases == 5
+
+
+# ------------------------------------------------------------------ every hint, in words
+
+CODE_IN_A_HINT = re.compile(
+    r"b'|b\"|\.encode\(|\.decode\(|\.digest\(|hexdigest\(|b64encode|b64decode"
+)
+
+
+def _every_failure(check: Callable, right: Callable, wrong: object) -> list:
+    """The ExerciseFailed of every case: an answer that is right except at call number k."""
+    failures = []
+    for k in range(200):
+        calls = []
+
+        def answer(*args: object, calls: list = calls, k: int = k) -> object:
+            calls.append(None)
+            return wrong if len(calls) == k + 1 else right(*args)
+
+        try:
+            check(answer)
+        except ExerciseFailed as error:
+            failures.append(error)
+        else:
+            return failures
+    raise AssertionError("more cases than expected")
+
+
+@pytest.mark.parametrize(
+    "check, right, wrong",
+    [
+        (check_parse_headers, parse_headers, {"x": "y"}),
+        (check_has_token, has_token, "yes"),
+        (check_status_for, status_for, 999),
+        (check_accept_key, accept_key, "not the accept key"),
+        (check_build_101, build_101, b"HTTP/1.1 200 OK\r\n\r\n"),
+    ],
+    ids=lambda x: getattr(x, "__name__", ""),
+)
+def test_every_message_and_hint_is_a_sentence_in_words(
+    check: Callable, right: Callable, wrong: object
+) -> None:
+    failures = _every_failure(check, right, wrong)
+    assert len(failures) >= 5
+    for error in failures:
+        assert error.problem.endswith("."), error.problem
+        assert error.hint.endswith("."), error.hint
+        assert not CODE_IN_A_HINT.search(error.hint), error.hint
+
+
+def test_refusals_cite_where_426_comes_from() -> None:
+    hints = {about: hint for about, _, hint in request_variants()}
+    assert "RFC 7231 §6.5.15" in hints["a request without an Upgrade header (a plain HTTP GET)"]
+    assert "§4.2.2" in hints["'Sec-WebSocket-Version: 8' (an old draft)"]

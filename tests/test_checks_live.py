@@ -94,6 +94,48 @@ def test_decode_frame_catches_a_key_always_at_byte_2() -> None:
     assert "Chromium" in message
 
 
+def test_decode_frame_says_the_header_is_longer_when_only_the_7_bit_length_is_read() -> None:
+    def seven_bit_only(data):
+        opcode = data[0] & 0x0F
+        length = data[1] & 0x7F
+        key = data[2:6]
+        return opcode, bytes(b ^ key[j % 4] for j, b in enumerate(data[6 : 6 + length]))
+
+    message = failure(check_decode_frame, seven_bit_only)
+    assert "126" in message and "16-bit length case" in message
+    assert "header is 8 bytes long" in message and "starts at byte 8" in message
+    assert "check the key" not in message
+
+
+def test_decode_frame_messages_and_hints_end_with_a_full_stop() -> None:
+    def seven_bit_only(data):
+        key = data[2:6]
+        return data[0] & 0x0F, bytes(b ^ key[j % 4] for j, b in enumerate(data[6:]))
+
+    problem, hint = failure(check_decode_frame, seven_bit_only).split("\nHint: ")
+    assert problem.endswith(".") and hint.endswith(".")
+
+
+@pytest.mark.parametrize(
+    "check, forbidden",
+    [
+        (check_close_payload, ["struct.pack", ".encode("]),
+        (check_parse_close, ["int.from_bytes", "payload[", ".decode("]),
+        (check_pong_for, ["bytes([", "0x8A", "data["]),
+        (check_decode_frame, ["data[", "& 0x", "key[i % 4]"]),
+    ],
+)
+def test_hints_name_the_rule_without_the_code(check, forbidden) -> None:
+    def wrong(*args):
+        return None
+
+    message = failure(check, wrong)
+    hint = message.split("\nHint: ")[1]
+    assert "§" in hint and hint.endswith(".")
+    for code in forbidden:
+        assert code not in hint
+
+
 def test_decode_frame_wants_bytes_not_text() -> None:
     def decoded(data):
         opcode, payload = decode_frame(data)

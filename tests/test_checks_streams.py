@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import codecs
+import importlib
+import inspect
+import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +20,8 @@ from wslearn.checks.streams import (
     check_split_frames,
     check_utf8_safe_cut,
 )
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 # ----------------------------------------------------------------- right answers
 
@@ -268,6 +274,45 @@ def test_utf8_safe_cut_that_returns_the_text_is_told_to_return_an_int() -> None:
     assert "should return an int" in failure(check_utf8_safe_cut, lambda d: d.decode())
 
 
+def test_utf8_safe_cut_names_a_cut_character_in_plain_words() -> None:
+    message = failure(check_utf8_safe_cut, lambda data: len(data))
+    assert "for only the first byte of 'é' (c3)," in message
+    assert "byte(s)" not in message and "(1 bytes)" not in message
+
+
+@pytest.mark.parametrize(
+    "check, function",
+    [
+        (check_split_frames, lambda stream: ([stream] if stream else [], b"")),
+        (check_split_frames, lambda stream: (split_frames(stream)[0], b"")),
+        (check_assemble, lambda frames: [f.payload for f in frames]),
+        (check_utf8_safe_cut, lambda data: len(data)),
+        (check_utf8_safe_cut, lambda data: 0),
+    ],
+)
+def test_messages_and_hints_of_notebook_07_end_with_a_full_stop(check, function) -> None:
+    problem, _, hint = failure(check, function).partition("\nHint: ")
+    assert problem.endswith(".")
+    assert not hint or hint.endswith(".")
+
+
+def test_assemble_hint_says_decoding_the_joined_bytes_once_is_enough() -> None:
+    def per_fragment_decode(frames):
+        messages, parts, text = [], [], True
+        for frame in frames:
+            if frame.opcode in (1, 2):
+                parts, text = [], frame.opcode == 1
+            elif frame.opcode != 0:
+                continue
+            parts.append(frame.payload.decode() if text else frame.payload)
+            if frame.fin:
+                messages.append("".join(parts) if text else b"".join(parts))
+        return messages
+
+    message = failure(check_assemble, per_fragment_decode)
+    assert "decode them once" in message and "§5.6" in message
+
+
 # ----------------------------------------------------------------- origin_allowed mistakes
 
 
@@ -358,3 +403,82 @@ def test_checks_refuse_something_that_is_not_a_function() -> None:
         check_split_frames("not a function")
     with pytest.raises(ExerciseFailed, match="expected a function"):
         check_read_exactly(42)
+
+
+def test_origin_allowed_that_ignores_a_written_default_port_is_told_ports_compare_as_written() -> (
+    None
+):
+    def default_port_dropped(origin, allowed):
+        if isinstance(origin, str) and origin.endswith(":443"):
+            origin = origin[: -len(":443")]
+        return origin_allowed(origin, allowed)
+
+    message = failure(check_origin_allowed, default_port_dropped)
+    assert ":443" in message and "compared as written" in message
+
+
+@pytest.mark.parametrize(
+    "check, right, wrong",
+    [(check_origin_allowed, origin_allowed, "yes"), (check_read_exactly, read_exactly, None)],
+    ids=lambda x: getattr(x, "__name__", ""),
+)
+def test_every_message_and_hint_of_notebook_08_is_a_sentence(check, right, wrong) -> None:
+    failures = []
+    for k in range(100):
+        calls = []
+
+        def answer(*args, calls=calls, k=k):
+            calls.append(None)
+            return wrong if len(calls) == k + 1 else right(*args)
+
+        try:
+            check(answer)
+        except ExerciseFailed as error:
+            failures.append(error)
+        else:
+            break
+    assert len(failures) >= 5
+    for error in failures:
+        assert error.problem.endswith("."), error.problem
+        assert not error.hint or error.hint.endswith("."), error.hint
+
+
+# ----------------------------------------------------------------- notebook 08's comparison table
+
+
+def _comparison_table():
+    """The rows of the wslearn/websockets table of notebook 08, as (idea, wslearn, websockets)."""
+    notebook = json.loads((NOTEBOOKS / "08_toy_to_real.ipynb").read_text(encoding="utf-8"))
+    for cell in notebook["cells"]:
+        source = "".join(cell["source"])
+        if cell["cell_type"] == "markdown" and "| idea | wslearn | websockets |" in source:
+            rows = [line for line in source.splitlines() if line.startswith("| ")][1:]
+            return [tuple(part.strip() for part in row.strip("|").split("|")) for row in rows]
+    raise AssertionError("notebook 08 has no wslearn/websockets table")
+
+
+def _names_in(cell: str):
+    return [re.sub(r"\(.*\)$", "", name) for name in re.findall(r"`([^`]+)`", cell)]
+
+
+def test_every_name_in_notebook_08s_comparison_table_exists() -> None:
+    import websockets.sync.server
+
+    serve_of = {"wslearn": wslearn.serve, "websockets": websockets.sync.server.serve}
+    rows = _comparison_table()
+    assert len(rows) >= 10
+    checked = 0
+    for idea, *columns in rows:
+        for library, cell in zip(("wslearn", "websockets"), columns):
+            for name in _names_in(cell):
+                if name.endswith("="):
+                    parameters = inspect.signature(serve_of[library]).parameters
+                    assert name[:-1] in parameters, f"{idea}: {library}.serve has no {name}"
+                elif "." in name:
+                    module, _, attribute = name.rpartition(".")
+                    assert hasattr(importlib.import_module(module), attribute), f"{idea}: {name}"
+                else:
+                    # "(send `ping()` yourself)": a method of the server's connections
+                    assert hasattr(wslearn.server.ServerConnection, name), f"{idea}: {name}"
+                checked += 1
+    assert checked >= 25

@@ -328,3 +328,11 @@ def test_client_request_uses_a_given_key():
 
 def test_a_refused_101_reads_as_an_invalid_response_not_as_a_status():
     assert str(HandshakeError(101, "bad accept")) == "invalid 101 response: bad accept"
+
+
+def test_a_426_names_upgrade_in_connection_too():
+    with pytest.raises(HandshakeError) as info:
+        validate_request(parse_request(request_with(Sec_WebSocket_Version="8")))
+    head = reject_response(info.value).split(b"\r\n\r\n")[0]
+    assert b"\r\nUpgrade: websocket\r\n" in head and b"\r\nConnection: Upgrade, close" in head
+    assert head.count(b"Connection:") == 1

@@ -317,6 +317,21 @@ def test_describe_frame_flags_a_masked_frame_from_the_server():
     assert "must not mask" in text
 
 
+def test_describe_frame_says_a_continuation_cannot_know_its_type():
+    cont = record(Frame(Opcode.CONT, b"lo, world"), mask=KEY)
+    alone = describe_frame(cont)
+    assert (
+        "continuation: shown as hex; the first frame of the message says whether it is text"
+        in alone
+    )
+    assert alone.splitlines()[-1] == "payload: " + b"lo, world".hex(" ")
+    as_text = describe_frame(cont, message_opcode=Opcode.TEXT)
+    assert as_text.splitlines()[-1] == 'payload: "lo, world"'
+    assert "shown as hex" not in as_text
+    as_binary = describe_frame(cont, message_opcode=Opcode.BINARY)
+    assert as_binary.splitlines()[-1] == "payload: " + b"lo, world".hex(" ")
+
+
 # ---------------------------------------------------------------- the live view
 
 

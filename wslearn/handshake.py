@@ -362,12 +362,15 @@ def http_response(
     """Build a complete HTTP/1.1 response that closes the connection after the body."""
     if isinstance(body, str):
         body = body.encode("utf-8")
+    headers = list(headers)
+    # RFC 7230 §6.7: whoever sends Upgrade also names it in Connection.
+    upgrade = any(name.lower() == "upgrade" for name, _ in headers)
     lines = [f"HTTP/1.1 {status} {REASONS.get(status, 'Unknown')}"]
     lines += [f"{name}: {value}" for name, value in headers]
     lines += [
         f"Content-Type: {content_type}",
         f"Content-Length: {len(body)}",
-        "Connection: close",
+        "Connection: Upgrade, close" if upgrade else "Connection: close",
     ]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 

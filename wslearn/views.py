@@ -835,12 +835,17 @@ class LiveView:
 # --------------------------------------------------------------------------
 
 
-def describe_frame(frame: FrameLike) -> str:
+def describe_frame(frame: FrameLike, *, message_opcode: Optional[int] = None) -> str:
     """Spell out a frame header field by field, one line each (RFC 6455 §5.2).
 
     Accepts what :func:`bit_diagram` accepts. For a
     :class:`~wslearn.recording.FrameRecord` or a whole :class:`Frame` (or bytes
     holding the payload too) a last line previews the payload.
+
+    A CONT frame (opcode 0) does not say whether its message is text or binary:
+    only the message's first frame does. Pass that frame's opcode as
+    ``message_opcode`` to show a continued text message's payload as text;
+    without it the payload is shown as hex, with a line saying why.
 
     >>> print(describe_frame(bytes.fromhex("81 85 37 fa 21 3d 7f 9f 4d 51 58")))
     FIN=1: this is the last (or only) frame of the message
@@ -900,9 +905,17 @@ def describe_frame(frame: FrameLike) -> str:
 
     payload = _payload_of(frame, h)
     if payload is not None:
+        text = h.opcode == Opcode.TEXT
+        if h.opcode == Opcode.CONT:
+            if message_opcode is None:
+                lines.append(
+                    "continuation: shown as hex; the first frame of the message says "
+                    "whether it is text"
+                )
+            else:
+                text = Opcode(message_opcode) == Opcode.TEXT
         lines.append(
-            "payload: "
-            + _preview(int(h.opcode), payload, h.length, text=h.opcode == Opcode.TEXT, max_bytes=64)
+            "payload: " + _preview(int(h.opcode), payload, h.length, text=text, max_bytes=64)
         )
     return "\n".join(lines)
 

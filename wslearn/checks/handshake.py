@@ -68,6 +68,32 @@ _CHROMIUM = (
 ).encode("ascii")
 
 
+def _sentence(text: str) -> str:
+    """Messages and hints are sentences: they end with a full stop."""
+    text = text.rstrip()
+    return text if not text or text.endswith((".", "?", "!")) else text + "."
+
+
+def _sentences(cases: List[Case]) -> List[Case]:
+    """The cases with every hint, and every problem a judge reports, ending in a full stop."""
+
+    def judge_with_full_stop(judge: Callable[[Any], Optional[str]]) -> Callable[[Any], Any]:
+        def judge_sentence(result: Any) -> Optional[str]:
+            problem = judge(result)
+            return _sentence(problem) if problem else problem
+
+        return judge_sentence
+
+    return [
+        Case(c.about, c.args, judge_with_full_stop(c.judge), _sentence(c.hint), c.kwargs)
+        for c in cases
+    ]
+
+
+def _failed(exercise: str, message: str, hint: str) -> ExerciseFailed:
+    return ExerciseFailed(exercise, _sentence(message), _sentence(hint))
+
+
 def _request(lines: List[str], after: bytes = b"") -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + after
 
@@ -205,8 +231,8 @@ def check_parse_headers(parse_headers: Callable[[bytes], Dict[str, str]]) -> Che
         _headers_case(
             "a request followed at once by the first bytes of a WebSocket frame",
             _request(_BASE, after=b"\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58"),
-            "the head ends at the first blank line (b'\\r\\n\\r\\n'); the bytes after it belong "
-            "to the WebSocket stream, not to the headers",
+            "the head ends at the first blank line (an empty line: CRLF right after the last "
+            "header's CRLF); the bytes after it belong to the WebSocket stream, not to the headers",
         ),
         _headers_case(
             "Firefox's 'Connection: keep-alive, Upgrade'",
@@ -214,7 +240,7 @@ def check_parse_headers(parse_headers: Callable[[bytes], Dict[str, str]]) -> Che
             "keep the whole value, commas and all: splitting it into tokens is another job",
         ),
     ]
-    return run_cases("parse_headers", parse_headers, cases)
+    return run_cases("parse_headers", parse_headers, _sentences(cases))
 
 
 # ---------------------------------------------------------------------------- has_token
@@ -263,7 +289,7 @@ def check_has_token(has_token: Callable[[str, str], bool]) -> CheckResult:
                 f"case-insensitively ({rule})",
             )
         )
-    return run_cases("has_token", has_token, cases)
+    return run_cases("has_token", has_token, _sentences(cases))
 
 
 # ---------------------------------------------------------------------------- status_for
@@ -320,12 +346,14 @@ def request_variants() -> List[Tuple[str, bytes, str]]:
         (
             "a request without an Upgrade header (a plain HTTP GET)",
             _request(_replace("Upgrade", None)),
-            "a plain GET to a WebSocket endpoint is told to upgrade: '426 Upgrade Required'",
+            "a plain GET to a WebSocket endpoint is told to switch protocols: '426 Upgrade "
+            "Required' (RFC 7231 §6.5.15; RFC 6455 §4.2.1 would also allow a 400)",
         ),
         (
             "'Upgrade: h2c' instead of websocket",
             _request(_replace("Upgrade", "Upgrade: h2c")),
-            "an Upgrade that does not name websocket gets '426 Upgrade Required'",
+            "an Upgrade that does not name websocket gets '426 Upgrade Required' (RFC 7231 "
+            "§6.5.15)",
         ),
         (
             "'Connection: keep-alive' without the upgrade token",
@@ -342,12 +370,13 @@ def request_variants() -> List[Tuple[str, bytes, str]]:
             "'Sec-WebSocket-Version: 8' (an old draft)",
             _request(_replace("Sec-WebSocket-Version", "Sec-WebSocket-Version: 8")),
             "only version 13 is RFC 6455; any other version is answered '426 Upgrade Required' "
-            "(with 'Sec-WebSocket-Version: 13', §4.4)",
+            "(with 'Sec-WebSocket-Version: 13', RFC 6455 §4.2.2, §4.4)",
         ),
         (
             "a request without Sec-WebSocket-Version",
             _request(_replace("Sec-WebSocket-Version", None)),
-            "a missing version is not version 13 either (RFC 6455 §4.4)",
+            "a missing version is not version 13 either: it gets the same answer as an unknown "
+            "version (RFC 6455 §4.2.2, §4.4)",
         ),
         (
             "a request without Sec-WebSocket-Key",
@@ -367,8 +396,8 @@ def request_variants() -> List[Tuple[str, bytes, str]]:
         (
             "a key with its '==' padding cut off",
             _request(_replace("Sec-WebSocket-Key", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ")),
-            "a key that is not valid base64 is a '400 Bad Request' (base64.b64decode with "
-            "validate=True raises binascii.Error)",
+            "a key that is not valid base64 is a '400 Bad Request' (RFC 6455 §4.2.1): decode it "
+            "strictly, so that a broken key is refused rather than silently repaired",
         ),
         (
             "a request that sends Sec-WebSocket-Key twice",
@@ -417,7 +446,7 @@ def check_status_for(status_for: Callable[[bytes], int]) -> CheckResult:
         Case(about, (data,), _judge_status(_library_status(data)), hint)
         for about, data, hint in request_variants()
     ]
-    return run_cases("status_for", status_for, cases)
+    return run_cases("status_for", status_for, _sentences(cases))
 
 
 # ---------------------------------------------------------------------------- accept_key
@@ -433,9 +462,9 @@ def _known_mistakes(key: str) -> List[Tuple[Any, str]]:
     mistakes: List[Tuple[Any, str]] = [
         (
             _b64(hashlib.sha1(joined).hexdigest().encode("ascii")),
-            "you base64-encoded the hex string of the digest (hexdigest(), 40 characters). "
-            "Encode the 20 raw bytes of the digest instead: .digest(), not .hexdigest(). "
-            "A browser compares the header with its own value and would close the connection",
+            "you base64-encoded the hex string of the digest (40 characters of text). "
+            "Encode the 20 raw bytes of the digest instead, not their hex text. A browser "
+            "compares the header with its own value and would close the connection",
         ),
         (
             hashlib.sha1(joined).hexdigest(),
@@ -478,8 +507,8 @@ def _known_mistakes(key: str) -> List[Tuple[Any, str]]:
         ),
         (
             base64.encodebytes(hashlib.sha1(joined).digest()).decode("ascii"),
-            "base64.encodebytes adds a newline at the end; a header value must not hold one "
-            "(use base64.b64encode)",
+            "base64.encodebytes adds a newline at the end, and a header value must not hold one: "
+            "choose the base64 function of the base64 module that adds nothing",
         ),
     ]
     return mistakes
@@ -492,10 +521,11 @@ def _judge_accept(key: str) -> Callable[[Any], Optional[str]]:
         about = f"the RFC 6455 §1.3 key {key!r}" if key == RFC_KEY else f"the key {key!r}"
         if isinstance(result, (bytes, bytearray)):
             if bytes(result) == expected.encode("ascii"):
-                raise ExerciseFailed(
+                raise _failed(
                     "accept_key",
                     f"for {about}, your function returned bytes",
-                    "the value is right, but return it as a str: .decode('ascii') the base64 bytes",
+                    "the value is right, but a header value is text: decode the base64 bytes "
+                    "as ASCII and return a str",
                 )
             result = bytes(result).decode("latin-1")
         if not isinstance(result, str):
@@ -504,17 +534,15 @@ def _judge_accept(key: str) -> Callable[[Any], Optional[str]]:
             return None
         for wrong, hint in _known_mistakes(key):
             if result == wrong:
-                raise ExerciseFailed(
-                    "accept_key", f"for {about}, your function returned {result!r}", hint
-                )
+                raise _failed("accept_key", f"for {about}, your function returned {result!r}", hint)
         if len(result) != 28:
-            raise ExerciseFailed(
+            raise _failed(
                 "accept_key",
                 f"for {about}, your function returned {result!r} ({len(result)} characters)",
                 "the base64 encoding of a 20-byte SHA-1 digest is always 28 characters, ending "
                 "in '='",
             )
-        raise ExerciseFailed(
+        raise _failed(
             "accept_key",
             f"for {about}, your function returned {result!r}, which is not the accept key",
             "check each step against RFC 6455 §4.2.2: key + GUID (compare the GUID character "
@@ -537,11 +565,12 @@ def check_accept_key(accept_key_function: Callable[[str], str]) -> CheckResult:
             "the RFC 6455 §1.3 key" if key == RFC_KEY else f"the key {key!r}",
             (key,),
             _judge_accept(key),
-            "SHA-1 of key + GUID, then base64 of the 20-byte digest (RFC 6455 §4.2.2)",
+            "the accept key is the base64 encoding of the 20-byte SHA-1 digest of the key "
+            "followed by the GUID (RFC 6455 §1.3, §4.2.2)",
         )
         for key in keys
     ]
-    return run_cases("accept_key", accept_key_function, cases)
+    return run_cases("accept_key", accept_key_function, _sentences(cases))
 
 
 # ---------------------------------------------------------------------------- build_101
@@ -549,13 +578,13 @@ def check_accept_key(accept_key_function: Callable[[str], str]) -> CheckResult:
 
 def _judge_101(key: str) -> Callable[[Any], Optional[str]]:
     def fail(problem: str, hint: str) -> NoReturn:
-        raise ExerciseFailed("build_101", f"for the key {key!r}, {problem}", hint)
+        raise _failed("build_101", f"for the key {key!r}, {problem}", hint)
 
     def judge(result: Any) -> Optional[str]:
         if isinstance(result, str):
             fail(
                 "your function returned a str",
-                "the socket sends bytes: .encode('ascii') the response",
+                "the socket sends bytes: encode the response text as ASCII",
             )
         if not isinstance(result, (bytes, bytearray)):
             return f"your function returned {type(result).__name__}; it should return bytes"
@@ -571,20 +600,20 @@ def _judge_101(key: str) -> Callable[[Any], Optional[str]]:
             if data.endswith(b"\r\n") or b"\n\n" in data or data.endswith(b"\n"):
                 fail(
                     "the response never ends its head with a blank line",
-                    "every line ends with b'\\r\\n', and the head ends with one more, empty "
-                    "line: the response ends with b'\\r\\n\\r\\n'",
+                    "every line ends with CRLF (\\r\\n), and the head ends with one more, empty "
+                    "line, so the response ends with \\r\\n\\r\\n (RFC 7230 §3)",
                 )
             fail(
                 "the response has no blank line at the end",
-                "the head ends with an empty line: after the last header's b'\\r\\n' comes one "
-                "more b'\\r\\n'. Without it the client waits forever for more headers",
+                "the head ends with an empty line: after the last header's \\r\\n comes one "
+                "more \\r\\n (RFC 7230 §3). Without it the client waits forever for more headers",
             )
         head = data[: data.index(b"\r\n\r\n")]
         if b"\n" in head.replace(b"\r\n", b""):
             fail(
                 "some lines end with a bare b'\\n'",
-                "HTTP lines end with CRLF, b'\\r\\n' (RFC 7230 §3): join the lines with "
-                "'\\r\\n', not '\\n'",
+                "HTTP lines end with CRLF, a carriage return then a line feed (\\r\\n), never a "
+                "line feed alone (RFC 7230 §3)",
             )
         try:
             response = parse_response(data)
@@ -598,7 +627,7 @@ def _judge_101(key: str) -> Callable[[Any], Optional[str]]:
             fail(
                 f"{len(data) - len(response.raw)} bytes follow the blank line",
                 "a 101 has no body: after the blank line the connection speaks WebSocket "
-                "frames, so stop right at b'\\r\\n\\r\\n'",
+                "frames, so the response stops right after the blank line (RFC 6455 §4.2.2)",
             )
         headers = response.headers
         if "websocket" not in headers.tokens("Upgrade"):
@@ -644,8 +673,9 @@ def check_build_101(build_101: Callable[[str], bytes]) -> CheckResult:
             f"the key {key!r}",
             (key,),
             _judge_101(key),
-            "status line, Upgrade, Connection, Sec-WebSocket-Accept, then a blank line",
+            "a 101 is a status line, the Upgrade, Connection and Sec-WebSocket-Accept headers, "
+            "then a blank line (RFC 6455 §4.2.2)",
         )
         for key in keys
     ]
-    return run_cases("build_101", build_101, cases)
+    return run_cases("build_101", build_101, _sentences(cases))

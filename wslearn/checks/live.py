@@ -56,6 +56,18 @@ def _rng() -> random.Random:
     return random.Random(6455)
 
 
+def _sentences(judge: Callable[[Any], Optional[str]]) -> Callable[[Any], Optional[str]]:
+    """Wrap a judge so that every problem it reports ends with a full stop."""
+
+    def judged(result: Any) -> Optional[str]:
+        problem = judge(result)
+        if problem and not problem.endswith((".", "?", "!")):
+            problem += "."
+        return problem
+
+    return judged
+
+
 def _not_bytes(result: Any, what: str = "your function") -> Optional[str]:
     if isinstance(result, _BYTES):
         return None
@@ -113,10 +125,37 @@ def chromium_wire_frames() -> List[Tuple[str, bytes, int, bytes]]:
 # --------------------------------------------------------------------------
 
 
+_LENGTH_CASES = {
+    "7-bit": "Payload len is below 126, so no extended length follows",
+    "16-bit": "Payload len says 126, so the real length is in the next 2 bytes",
+    "64-bit": "Payload len says 127, so the real length is in the next 8 bytes",
+}
+
+
+def _misplaced_header(wire: bytes, got: bytes, header_size: int) -> Optional[Tuple[int, int]]:
+    """Where a learner read the key and the payload, when ``got`` is right for another header size.
+
+    Tries every header size a frame can have (6, 8 or 14 bytes with a key): if ``got`` is the
+    stretch of ``wire`` starting at ``start``, unmasked with the 4 bytes at ``key_at``, and that is
+    not where this frame's key and payload are, returns ``(key_at, start)``.
+    """
+    if not got:
+        return None
+    for key_at in (2, 4, 10):
+        for start in (6, 8, 14):
+            if (key_at, start) == (header_size - 4, header_size):
+                continue
+            stretch = wire[start : start + len(got)]
+            if len(stretch) == len(got) and unmask(stretch, wire[key_at : key_at + 4]) == got:
+                return key_at, start
+    return None
+
+
 def _judge_decode(wire: bytes, opcode: int, payload: bytes) -> Callable[[Any], Optional[str]]:
     header = parse_frame_header(wire)
     assert header is not None and header.mask is not None
     masked = wire[header.header_size :]
+    size = header.header_size
 
     def judge(result: Any) -> Optional[str]:
         if not isinstance(result, tuple) or len(result) != 2:
@@ -142,8 +181,17 @@ def _judge_decode(wire: bytes, opcode: int, payload: bytes) -> Callable[[Any], O
             return None
         if got == masked:
             return (
-                "your payload is still masked: XOR every byte with key[i % 4], where the key "
-                "is the 4 bytes right before the payload"
+                "your payload is still masked: unmask it with the 4-byte key that comes right "
+                "before the payload (§5.3)"
+            )
+        misplaced = _misplaced_header(wire, got, size)
+        if misplaced:
+            key_at, start = misplaced
+            return (
+                f"you read the key from bytes {key_at}–{key_at + 3} and the payload from byte "
+                f"{start}, but this frame's header is {size} bytes long: it uses the "
+                f"{header.length_case} length case ({_LENGTH_CASES[header.length_case]}), so "
+                f"the key is bytes {size - 4}–{size - 1} and the payload starts at byte {size}"
             )
         if len(got) != len(payload):
             return (
@@ -158,16 +206,19 @@ def _judge_decode(wire: bytes, opcode: int, payload: bytes) -> Callable[[Any], O
             )
         return (
             f"your payload has the right length ({len(got)} bytes) but different bytes: "
-            "check the key (the 4 bytes before the payload) and that byte i uses key[i % 4]"
+            "check the key (the 4 bytes before the payload) and that byte i of the payload is "
+            "XORed with byte i MOD 4 of the key (§5.3)"
         )
 
-    return judge
+    return _sentences(judge)
 
 
 def _decode_cases() -> Iterator[Case]:
     hint = (
-        "opcode = data[0] & 0x0F; length = data[1] & 0x7F, then 126 → 2 more bytes, 127 → 8 more "
-        "(big-endian); the 4-byte key comes next, then the payload: XOR byte i with key[i % 4]"
+        "RFC 6455 §5.2: the opcode is the low four bits of the first byte; the 7-bit Payload "
+        "len of the second byte is the length only up to 125, while 126 and 127 say that the "
+        "real length follows in 2 or 8 more bytes (big-endian). The 4-byte masking key comes "
+        "after the length, and then the payload, unmasked as in §5.3 (notebooks 03 and 04)."
     )
     yield Case(
         'the RFC\'s masked "Hello" (§5.7)',
@@ -261,7 +312,7 @@ def _judge_shout(message: Any) -> Callable[[Any], Optional[str]]:
             )
         return f"the answer to the {kind} message was {result!r:.60}, which is not the rule"
 
-    return judge
+    return _sentences(judge)
 
 
 def _about_message(message: Any) -> str:
@@ -277,7 +328,7 @@ def check_shout(function: Callable) -> CheckResult:
     ``websockets`` client (a fresh connection each, every wait bounded), and stops the server.
     """
     if not callable(function):
-        raise ExerciseFailed("shout", f"expected a function, got {type(function).__name__}")
+        raise ExerciseFailed("shout", f"expected a function, got {type(function).__name__}.")
     from websockets.exceptions import ConnectionClosed
     from websockets.sync.client import connect
 
@@ -320,8 +371,8 @@ def check_shout(function: Callable) -> CheckResult:
             _about_message(m),
             (m,),
             _judge_shout(m),
-            "isinstance(message, str) tells a text message from a binary one (bytes); "
-            "answer each with connection.send(...), keeping its type",
+            "A text message reaches the handler as a str and a binary one as bytes. Answer "
+            "with connection.send(...) and keep the type: it chooses the frame's opcode (§5.6).",
         )
         for m in messages
     )
@@ -395,19 +446,21 @@ def _judge_close_payload(code: int, reason: str) -> Callable[[Any], Optional[str
         if result[:2] == struct.pack("<H", code):
             return "the code's two bytes are in the wrong order: network byte order is big-endian"
         if len(result) == len(expected) + 2 and result[:4] == struct.pack("!I", code):
-            return "the code takes exactly 2 bytes (struct format '!H'), not 4"
+            return "the code takes exactly 2 bytes, not 4"
         if result[2:] != reason.encode("utf-8"):
             return "after the 2-byte code comes the reason, encoded as UTF-8, and nothing else"
         return f"your payload {describe_bytes(result)} does not start with the code as 2 bytes"
 
-    return judge
+    return _sentences(judge)
 
 
 def check_close_payload(function: Callable) -> CheckResult:
     """Check ``close_payload(code, reason) -> bytes`` (§5.5.1, §7.4)."""
     hint = (
-        "struct.pack('!H', code) + reason.encode('utf-8'); check the code with "
-        "wslearn.close_code_is_valid and the reason's length in bytes (len of the encoded reason)"
+        "RFC 6455 §5.5.1: a Close payload is the code as a 2-byte unsigned integer in network "
+        "byte order (big-endian), then the reason in UTF-8. §7.4 says which codes may be sent "
+        "(wslearn.close_code_is_valid knows them), and a control frame carries at most 125 "
+        "bytes (§5.5), so the reason is limited in bytes, not in characters."
     )
     cases = [
         (1000, ""),
@@ -482,14 +535,16 @@ def _judge_parse_close(payload: bytes) -> Callable[[Any], Optional[str]]:
             )
         return None
 
-    return judge
+    return _sentences(judge)
 
 
 def check_parse_close(function: Callable) -> CheckResult:
     """Check ``parse_close(payload) -> (code, reason)`` (§5.5.1, §7.1.5)."""
     hint = (
-        "empty payload → (1005, ''); one byte → raise ValueError; otherwise the code is "
-        "int.from_bytes(payload[:2], 'big') and the reason payload[2:].decode('utf-8')"
+        "RFC 6455 §5.5.1: a Close payload is either empty, which §7.1.5 reports as code 1005 "
+        "with an empty reason, or a 2-byte big-endian code followed by a reason in UTF-8; a "
+        "payload too short to hold the code is broken. Notebook 03 read big-endian lengths "
+        "from bytes the same way."
     )
     payloads = [
         b"",
@@ -549,14 +604,16 @@ def _judge_pong(ping: bytes) -> Callable[[Any], Optional[str]]:
             "the Application data of the Ping exactly"
         )
 
-    return judge
+    return _sentences(judge)
 
 
 def check_pong_for(function: Callable) -> CheckResult:
     """Check ``pong_for(ping_frame) -> bytes``: the server's Pong for a client's masked Ping."""
     hint = (
-        "read the Ping's length (data[1] & 0x7F, at most 125) and key (data[2:6]), unmask the "
-        "payload, then build bytes([0x8A, len(payload)]) + payload: unmasked, as a server sends"
+        "RFC 6455 §5.5.3: the Pong carries exactly the Ping's Application data, so unmask the "
+        "Ping's payload first (§5.3). A server never masks (§5.1), so the Pong has MASK=0 and "
+        "no key; its first byte holds FIN=1 and opcode 0xA, and a control frame's payload "
+        "always fits the 7-bit length (§5.5)."
     )
     rng = _rng()
     pings = [

@@ -27,6 +27,28 @@ __all__ = [
 KEY = bytes.fromhex("37fa213d")  # the masking key of RFC 6455 §5.7
 
 
+def _sentence(text: str) -> str:
+    """Messages and hints are sentences: they end with a full stop."""
+    text = text.rstrip()
+    return text if not text or text.endswith((".", "?", "!")) else text + "."
+
+
+def _sentences(cases: List[Case]) -> List[Case]:
+    """The cases with every hint, and every problem a judge reports, ending in a full stop."""
+
+    def judge_with_full_stop(judge: Callable[[Any], Optional[str]]) -> Callable[[Any], Any]:
+        def judge_sentence(result: Any) -> Optional[str]:
+            problem = judge(result)
+            return _sentence(problem) if problem else problem
+
+        return judge_sentence
+
+    return [
+        Case(c.about, c.args, judge_with_full_stop(c.judge), _sentence(c.hint), c.kwargs)
+        for c in cases
+    ]
+
+
 def _text(data: str, *, fin: bool = True, mask: Optional[bytes] = None) -> bytes:
     return Frame(Opcode.TEXT, data.encode("utf-8"), fin=fin).serialize(mask)
 
@@ -37,30 +59,30 @@ def _text(data: str, *, fin: bool = True, mask: Optional[bytes] = None) -> bytes
 def _split_judge(expected: List[bytes], rest: bytes) -> Callable[[Any], Optional[str]]:
     def judge(result: Any) -> Optional[str]:
         if not isinstance(result, tuple) or len(result) != 2:
-            return f"your function returned {result!r}; it should return a pair (frames, rest)"
+            return f"your function returned {result!r}; it should return a pair (frames, rest)."
         frames, left = result
         if not isinstance(frames, list) or not all(
             isinstance(f, (bytes, bytearray)) for f in frames
         ):
-            return "the first item should be a list of bytes objects, one per whole frame"
+            return "the first item should be a list of bytes objects, one per whole frame."
         if not isinstance(left, (bytes, bytearray)):
-            return f"rest should be bytes, got {type(left).__name__}"
+            return f"rest should be bytes, but it is a {type(left).__name__}."
         frames = [bytes(f) for f in frames]
         if len(frames) != len(expected):
             return (
                 f"you found {len(frames)} whole frame(s), but the stream holds "
-                f"{len(expected)} whole frame(s)"
+                f"{len(expected)} whole frame(s)."
             )
         for i, (got, want) in enumerate(zip(frames, expected), 1):
             if got != want:
                 return (
                     f"frame {i} came back as {describe_bytes(got)}; it should be exactly the "
-                    f"frame's bytes, header and payload, and it is {len(want)} bytes long"
+                    f"frame's bytes, header and payload, and it is {len(want)} bytes long."
                 )
         if bytes(left) != rest:
             return (
                 f"rest is {describe_bytes(left)}, but {len(rest)} byte(s) of an unfinished "
-                "frame should be kept for the next recv()"
+                "frame should be kept for the next recv()."
             )
         return None
 
@@ -96,10 +118,13 @@ def check_split_frames(split_frames: Callable[[bytes], tuple]) -> CheckResult:
     ten_half = b"".join(ten[:10]) + ten[10][:8]
     length_hint = (
         "after the first 2 bytes, a length of 126 means the real length is in the next "
-        "2 bytes, 127 in the next 8 (RFC 6455 §5.2)"
+        "2 bytes, 127 in the next 8 (RFC 6455 §5.2)."
     )
-    mask_hint = "when the MASK bit is set, 4 bytes of masking key sit between length and payload"
-    partial_hint = "return no frame until all of its bytes are there, and keep those bytes as rest"
+    mask_hint = (
+        "when the MASK bit is set, 4 bytes of masking key sit between length and payload "
+        "(RFC 6455 §5.2)."
+    )
+    partial_hint = "return no frame until all of its bytes are there, and keep those bytes as rest."
     cases = [
         Case("the empty stream", (b"",), _split_judge([], b""), partial_hint),
         Case("one unmasked frame (81 05 'Hello')", (hello,), _split_judge([hello], b"")),
@@ -184,19 +209,19 @@ def check_split_frames(split_frames: Callable[[bytes], tuple]) -> CheckResult:
 def _messages_judge(expected: List[Any]) -> Callable[[Any], Optional[str]]:
     def judge(result: Any) -> Optional[str]:
         if not isinstance(result, list):
-            return f"your function returned {type(result).__name__}; it should return a list"
+            return f"your function returned a {type(result).__name__}; it should return a list."
         if len(result) != len(expected):
             return (
                 f"you returned {len(result)} message(s), but the frames hold "
-                f"{len(expected)} message(s)"
+                f"{len(expected)} message(s)."
             )
         for i, (got, want) in enumerate(zip(result, expected), 1):
             if isinstance(want, str) and not isinstance(got, str):
-                return f"message {i} is text: return it as a str, got {type(got).__name__}"
+                return f"message {i} is text: return it as a str, not a {type(got).__name__}."
             if isinstance(want, bytes) and not isinstance(got, (bytes, bytearray)):
-                return f"message {i} is binary: return it as bytes, got {type(got).__name__}"
+                return f"message {i} is binary: return it as bytes, not a {type(got).__name__}."
             if got != want:
-                return f"message {i} came back as {got!r:.60}, which is not the message sent"
+                return f"message {i} came back as {got!r:.60}, which is not the message sent."
         return None
 
     return judge
@@ -208,13 +233,16 @@ def check_assemble(assemble: Callable[[List[Frame]], List[Any]]) -> CheckResult:
     ping, pong = Frame(Opcode.PING, b"ping!"), Frame(Opcode.PONG, b"pong!")
     frag_hint = (
         "a frame with FIN=0 starts a message; CONT frames go on with it until the one "
-        "with FIN=1 (RFC 6455 §5.4)"
+        "with FIN=1 (RFC 6455 §5.4)."
     )
     control_hint = (
         "Ping and Pong may arrive between the fragments of a message (RFC 6455 §5.4); "
-        "they are not part of it"
+        "they are not part of it."
     )
-    utf8_hint = "a character can be cut between two fragments: decode the text once it is whole"
+    utf8_hint = (
+        "a character can be cut between two fragments: join the message's bytes and decode "
+        "them once, when the last fragment is in (RFC 6455 §5.6)."
+    )
     smile = "😀".encode("utf-8")
     cases = [
         Case("no frames at all", ([],), _messages_judge([])),
@@ -308,18 +336,18 @@ def check_assemble(assemble: Callable[[List[Frame]], List[Any]]) -> CheckResult:
 def _cut_judge(data: bytes, expected: int) -> Callable[[Any], Optional[str]]:
     def judge(result: Any) -> Optional[str]:
         if isinstance(result, bool) or not isinstance(result, int):
-            return f"your function returned {result!r}; it should return an int"
+            return f"your function returned {result!r}; it should return an int."
         if not 0 <= result <= len(data):
-            return f"you returned {result}, which is not a position in {len(data)} bytes"
+            return f"you returned {result}, which is not a position in {len(data)} bytes."
         if result > expected:
             return (
                 f"you returned {result}, but data[:{result}] ends in the middle of a "
-                "character, so it does not decode yet"
+                "character, so it does not decode yet."
             )
         if result < expected:
             return (
                 f"you returned {result}, but data[:{result}] leaves out a character that "
-                "has already arrived whole"
+                "has already arrived whole."
             )
         return None
 
@@ -341,16 +369,22 @@ def check_utf8_safe_cut(utf8_safe_cut: Callable[[bytes], int]) -> CheckResult:
     hint = (
         "look at the last 1 to 3 bytes: a byte 10xxxxxx continues a character, and the "
         "first byte of a character says how many bytes it takes (110xxxxx: 2, 1110xxxx: 3, "
-        "11110xxx: 4) (RFC 3629)"
+        "11110xxx: 4), as in the table of this notebook (RFC 3629 §3)."
     )
     cases = [Case("the empty bytes b''", (b"",), _cut_judge(b"", 0), hint)]
     for text in ["Hello", "é", "café", "你好", "😀", "a😀b€", "€😀"]:
         data = text.encode("utf-8")
         for cut in range(1, len(data) + 1):
             part = data[:cut]
+            if cut == len(data):
+                about = f"all of {text!r} ({part.hex(' ')})"
+            elif cut == 1:
+                about = f"only the first byte of {text!r} ({part.hex()})"
+            else:
+                about = f"the first {cut} bytes of {text!r} ({part.hex(' ')})"
             cases.append(
                 Case(
-                    f"the first {cut} byte(s) of {text!r} ({describe_bytes(part)})",
+                    about,
                     (part,),
                     _cut_judge(part, _safe_cut(part)),
                     hint,
@@ -433,6 +467,16 @@ def check_origin_allowed(origin_allowed: Callable[[Optional[str], list], bool]) 
             parse_hint,
         ),
         Case(
+            "'https://course.example.org:443' (the default port written out)",
+            ("https://course.example.org:443", allowed),
+            _bool_judge(
+                False,
+                "ports are compared as written, and a browser never writes the default port in "
+                "Origin (RFC 6454 §6.2): this value did not come from a browser's page",
+            ),
+            parse_hint,
+        ),
+        Case(
             "'null' (a sandboxed or file: page)",
             ("null", allowed + ["null"]),
             _bool_judge(
@@ -440,7 +484,8 @@ def check_origin_allowed(origin_allowed: Callable[[Optional[str], list], bool]) 
                 "any page can send 'null' (sandboxed frames, file: pages), so it proves nothing "
                 "even when listed",
             ),
-            "treat the origin 'null' specially",
+            "the origin 'null' is never allowed, even when the list holds it: any page can get "
+            "that origin (RFC 6454 §7)",
         ),
         Case(
             "no Origin header (None) and None not in the list",
@@ -466,7 +511,7 @@ def check_origin_allowed(origin_allowed: Callable[[Optional[str], list], bool]) 
             parse_hint,
         ),
     ]
-    return run_cases("origin_allowed", origin_allowed, cases)
+    return run_cases("origin_allowed", origin_allowed, _sentences(cases))
 
 
 # --------------------------------------------------------------------------- read_exactly
@@ -585,5 +630,5 @@ def check_read_exactly(read_exactly: Callable[[Callable[[int], bytes], int], byt
         Case("n=20, but the peer closes after 10 bytes", (20, data[:10], 10), judge_eof, eof_hint)
     )
     if not callable(read_exactly):
-        return run_cases("read_exactly", read_exactly, cases)
-    return run_cases("read_exactly", run, cases)
+        return run_cases("read_exactly", read_exactly, _sentences(cases))
+    return run_cases("read_exactly", run, _sentences(cases))
