@@ -1,10 +1,16 @@
-"""Command line: ``python -m wslearn serve`` runs the live server in the foreground.
+"""Command line: ``serve`` runs the live server; ``student`` and ``grade`` are for teachers.
 
     python -m wslearn serve --port 8080 --max-size 16MiB --handler echo
 
 It serves the test page at ``http://127.0.0.1:8080/``, prints one line per
 frame (``--quiet`` turns that off, e.g. for benchmarks), and stops cleanly on
 Ctrl-C, closing every connection with 1001.
+
+    python -m wslearn student                       # student copies: notebooks/ -> student/
+    python -m wslearn grade submissions/ --out report.csv
+
+``grade`` runs each learner's notebook against the teacher's checks (see
+:mod:`wslearn.grading`), prints the class table and writes the CSV reports.
 """
 
 from __future__ import annotations
@@ -99,6 +105,59 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="write nothing; exit 1 if the copies in --out are not up to date",
     )
+    grade = commands.add_parser(
+        "grade",
+        help="grade the learners' notebooks against the source notebooks' checks",
+        description="Grade SUBMISSIONS_DIR/<student>/<notebook>.ipynb: each learner's solution "
+        "cells run inside the teacher's notebook (the teacher's checks and hidden tests, never "
+        "the learner's copy of them), one fresh kernel per notebook. Prints the class table and "
+        "writes a CSV row per learner and exercise, plus <out>-totals.csv.",
+    )
+    grade.add_argument("submissions", metavar="SUBMISSIONS_DIR", help="one folder per learner")
+    grade.add_argument(
+        "--source", default="notebooks", help="the teacher's notebooks (default notebooks/)"
+    )
+    grade.add_argument(
+        "--out", default="report.csv", help="CSV to write (default report.csv; totals beside it)"
+    )
+    grade.add_argument(
+        "--timeout",
+        type=float,
+        default=60,
+        metavar="SECONDS",
+        help="time limit per cell (default 60); the kernel is interrupted and grading goes on",
+    )
+    grade.add_argument(
+        "--notebook-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="time limit for one notebook's whole run (default 10 x --timeout); then the "
+        "kernel is killed",
+    )
+    grade.add_argument(
+        "--notebook",
+        action="append",
+        metavar="NAME",
+        dest="notebooks",
+        help="grade this notebook (repeat for more); default: every notebook with exercises "
+        "that at least one learner handed in",
+    )
+    grade.add_argument("--jobs", type=int, default=2, help="notebooks graded at once (default 2)")
+    grade.add_argument(
+        "--keep-graded",
+        metavar="DIR",
+        default=None,
+        help="also write each executed graded copy to DIR/<student>/<notebook>.ipynb",
+    )
+    grade.add_argument(
+        "--keep-flagged-points",
+        action="store_true",
+        help="keep the points of exercises held for review (they are still reported)",
+    )
+    grade.add_argument(
+        "--quiet", action="store_true", help="print only the table, not the messages"
+    )
     return parser
 
 
@@ -106,7 +165,46 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "student":
         return _student(args)
+    if args.command == "grade":
+        return _grade(args)
     return _serve(args)
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from .grading import format_messages, format_table, grade_submissions, write_report
+
+    try:
+        report = grade_submissions(
+            Path(args.submissions),
+            Path(args.source),
+            timeout=args.timeout,
+            notebook_timeout=args.notebook_timeout,
+            notebooks=args.notebooks,
+            jobs=args.jobs,
+            hold_flagged=not args.keep_flagged_points,
+            keep_graded=Path(args.keep_graded) if args.keep_graded else None,
+        )
+    except FileNotFoundError as error:
+        print(f"wslearn grade: {error}", file=sys.stderr)
+        return 2
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if not report.students or not report.exercises:
+        print(
+            "wslearn grade: nothing to grade (no learner folders, or no notebooks with "
+            "exercises in them)",
+            file=sys.stderr,
+        )
+        return 2
+    print(format_table(report))
+    if not args.quiet:
+        messages = format_messages(report)
+        if messages:
+            print()
+            print(messages)
+    out, totals = write_report(report, Path(args.out))
+    print(f"\nwrote {out} and {totals}")
+    return 0
 
 
 def _student(args: argparse.Namespace) -> int:

@@ -16,6 +16,8 @@ an exercise are tagged ``raises-exception``, because until the learner writes
 the function they *should* fail; nbval then still passes on the student copy.
 
 The copies are generated, never edited by hand: ``python -m wslearn student``.
+What learners hand back is graded by :mod:`wslearn.grading`
+(``python -m wslearn grade``).
 These are the same markers and replacement nbgrader uses, so a teacher who runs
 nbgrader can take the source notebooks as they are.
 """
@@ -28,7 +30,15 @@ import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-__all__ = ["make_student_copy", "write_student_copies", "STUB"]
+__all__ = [
+    "make_student_copy",
+    "write_student_copies",
+    "strip_solutions",
+    "is_check_cell",
+    "is_solution_cell",
+    "cell_source",
+    "STUB",
+]
 
 STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 
@@ -40,9 +50,13 @@ _HIDDEN = re.compile(
 )
 
 
-def _source(cell: Dict[str, Any]) -> str:
+def cell_source(cell: Dict[str, Any]) -> str:
+    """A cell's source as one string (notebook files may store it as a list of lines)."""
     source = cell.get("source", "")
     return "".join(source) if isinstance(source, list) else source
+
+
+_source = cell_source
 
 
 def strip_solutions(source: str) -> str:
@@ -60,6 +74,12 @@ def is_check_cell(cell: Dict[str, Any]) -> bool:
     """A cell that checks an exercise: nbgrader's ``grade: true`` on a code cell."""
     meta = cell.get("metadata", {}).get("nbgrader", {})
     return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
+def is_solution_cell(cell: Dict[str, Any]) -> bool:
+    """A cell the learner writes in: nbgrader's ``solution: true`` on a code cell."""
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return cell.get("cell_type") == "code" and bool(meta.get("solution"))
 
 
 def make_student_copy(notebook: Dict[str, Any]) -> Dict[str, Any]:

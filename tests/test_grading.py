@@ -1,0 +1,457 @@
+"""Grading: each learner scores exactly what their own functions earn against the teacher's checks.
+
+The class is built at test time from the current source notebooks
+(``tests/fixtures/make_submissions.py``), so it never goes stale, and is graded in one run of
+``python -m wslearn grade``.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Dict, List
+
+import pytest
+
+from wslearn.classroom import make_student_copy
+from wslearn.grading import (
+    build_graded_copy,
+    exercises_of,
+    find_submissions,
+    grade_submissions,
+    screen_solution,
+    teacher_modules,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = sorted((ROOT / "notebooks").glob("*.ipynb"))
+sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
+
+from make_submissions import EXPECTED, HANDED_IN, NB02, NB03, make_submissions  # noqa: E402
+
+
+def load(name: str) -> dict:
+    return json.loads((ROOT / "notebooks" / name).read_text(encoding="utf-8"))
+
+
+def digests(folder: Path) -> Dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def env_with_root() -> Dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+# ---------------------------------------------------------------------------------------------
+# The class, graded once
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("class")
+    submissions = tmp / "submissions"
+    make_submissions(ROOT / "notebooks", submissions)
+    (submissions / "stray.ipynb").write_text("{}")  # flat layout: ignored with a warning
+    before = digests(submissions)
+    mtimes = {p: p.stat().st_mtime_ns for p in submissions.rglob("*")}
+    out = tmp / "report" / "grades.csv"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "wslearn",
+            "grade",
+            str(submissions),
+            "--source",
+            str(ROOT / "notebooks"),
+            "--out",
+            str(out),
+            "--timeout",
+            "4",
+            "--jobs",
+            "2",
+        ],
+        cwd=tmp,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+        env=env_with_root(),
+    )
+    with out.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    totals_path = out.with_name("grades-totals.csv")
+    with totals_path.open(encoding="utf-8", newline="") as f:
+        totals = list(csv.DictReader(f))
+    return {
+        "result": result,
+        "rows": rows,
+        "totals": totals,
+        "before": before,
+        "after": digests(submissions),
+        "mtimes": mtimes,
+        "mtimes_after": {p: p.stat().st_mtime_ns for p in submissions.rglob("*")},
+        "submissions": submissions,
+    }
+
+
+def row(graded, student: str, grade_id: str) -> dict:
+    (found,) = [r for r in graded["rows"] if r["student"] == student and r["grade_id"] == grade_id]
+    return found
+
+
+def all_exercises():
+    return exercises_of(load(NB02), NB02) + exercises_of(load(NB03), NB03)
+
+
+@pytest.mark.notebook
+def test_grade_command_exits_0_and_prints_the_class_table(graded):
+    result = graded["result"]
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    assert lines[0].split()[0] == "student" and "total" in lines[0] and "max" in lines[0]
+    assert "02:accept_key" in lines[0] and "03:is_control" in lines[0]
+    table = {line.split()[0]: line.split() for line in lines[2:8]}
+    assert sorted(table) == sorted(EXPECTED)
+    assert "stray.ipynb" in result.stderr  # a loose notebook is not a learner
+
+
+@pytest.mark.notebook
+def test_every_learner_scores_exactly_the_exercises_they_solved(graded):
+    maximum = sum(e.points for e in all_exercises())
+    for student, solved in EXPECTED.items():
+        for exercise in all_exercises():
+            got = row(graded, student, exercise.grade_id)
+            want = exercise.points if exercise.grade_id in solved else 0
+            assert float(got["points"]) == want, (student, exercise.grade_id, got["message"])
+            assert float(got["max_points"]) == exercise.points
+        (total,) = [t for t in graded["totals"] if t["student"] == student]
+        expected_total = sum(e.points for e in all_exercises() if e.grade_id in solved)
+        assert float(total["total"]) == expected_total
+        assert float(total["max"]) == maximum
+
+
+@pytest.mark.notebook
+def test_report_has_one_row_per_learner_and_exercise(graded):
+    assert list(graded["rows"][0]) == [
+        "student",
+        "notebook",
+        "grade_id",
+        "points",
+        "max_points",
+        "message",
+    ]
+    assert len(graded["rows"]) == len(EXPECTED) * len(all_exercises())
+    assert list(graded["totals"][0]) == [
+        "student",
+        *(f"{e.notebook[:2]}:{e.name}" for e in all_exercises()),
+        "total",
+        "max",
+    ]
+    for r in graded["rows"]:
+        passed = float(r["points"]) == float(r["max_points"])
+        assert (r["message"] == "") == passed, r
+
+
+@pytest.mark.notebook
+def test_messages_say_what_is_wrong_and_never_the_answer(graded):
+    right_answer = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+    bob = row(graded, "bob", "accept_key-check")["message"]
+    assert "Hint:" in bob and right_answer not in bob
+    assert "not written yet" in row(graded, "carol", "accept_key-check")["message"]
+    for exercise in exercises_of(load(NB03)):  # hidden tests run first in 03: same message
+        assert "not written yet" in row(graded, "carol", exercise.grade_id)["message"]
+    assert "SyntaxError" in row(graded, "dave", "accept_key-check")["message"]
+    assert "timed out after 4 s" in row(graded, "erin", "accept_key-check")["message"]
+    for student in ("bob", "dave", "erin", "mallory"):
+        for exercise in exercises_of(load(NB03)):
+            assert row(graded, student, exercise.grade_id)["message"] == "not handed in"
+    for r in graded["rows"]:
+        if r["student"] != "alice":
+            assert right_answer not in r["message"] or r["grade_id"] != "accept_key-check"
+
+
+@pytest.mark.notebook
+def test_tampering_earns_nothing_and_is_reported(graded):
+    for grade_id in ("accept_key-check", "build_101-check"):
+        message = row(graded, "mallory", grade_id)["message"]
+        assert float(row(graded, "mallory", grade_id)["points"]) == 0
+        assert message.startswith("held for review: your accept_key cell imports wslearn.checks")
+        # ... and the run-time guard alone would have failed her too:
+        assert "(the check failed)" in message
+        assert "was put back before this check" in message
+    first = row(graded, "mallory", "accept_key-check")["message"]
+    assert "wslearn.checks.handshake.check_accept_key" in first and "wslearn.accept_key" in first
+    assert "wslearn.checks.run_cases (code)" in row(graded, "mallory", "build_101-check")["message"]
+
+
+@pytest.mark.notebook
+def test_honest_learners_are_never_held_or_suspected(graded):
+    for r in graded["rows"]:
+        if r["student"] != "mallory":
+            assert "held for review" not in r["message"] and "put back" not in r["message"], r
+
+
+@pytest.mark.notebook
+def test_submissions_are_only_read(graded):
+    assert graded["after"] == graded["before"]
+    assert graded["mtimes_after"] == graded["mtimes"]
+    assert sorted(
+        p.parent.name
+        for p in graded["submissions"].rglob("*.ipynb")
+        if p.parent.name != "submissions"
+    ) == sorted(s for s, nbs in HANDED_IN.items() for _ in nbs)
+
+
+@pytest.mark.notebook
+def test_a_kernel_that_ignores_interrupts_is_killed_and_grading_goes_on(tmp_path):
+    source = tmp_path / "source"
+    source.mkdir()
+    check = {"grade": True, "solution": False, "locked": True, "schema_version": 3, "task": False}
+    solution = {
+        "grade": False,
+        "solution": True,
+        "locked": False,
+        "schema_version": 3,
+        "task": False,
+    }
+
+    def code(text, **nbgrader):
+        return {
+            "cell_type": "code",
+            "execution_count": None,
+            "outputs": [],
+            "source": text,
+            "metadata": {"nbgrader": nbgrader} if nbgrader else {},
+        }
+
+    notebook = {
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "metadata": {
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+        },
+        "cells": [
+            code(
+                "def is_control(opcode):\n    ### BEGIN SOLUTION\n    return bool(opcode & 8)\n"
+                "    ### END SOLUTION\n",
+                grade_id="is_control",
+                **solution,
+            ),
+            code(
+                "from wslearn.checks.frames import check_is_control\n"
+                "check_is_control(is_control)\n",
+                grade_id="is_control-check",
+                points=1,
+                **check,
+            ),
+            code(
+                "def twice(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION\n",
+                grade_id="twice",
+                **solution,
+            ),
+            code("assert twice(21) == 42\n", grade_id="twice-check", points=1, **check),
+        ],
+    }
+    (source / "09_tiny.ipynb").write_text(json.dumps(notebook))
+    stubborn = json.loads(json.dumps(notebook))
+    stubborn["cells"][0]["source"] = (
+        "def is_control(opcode):\n    import signal\n"
+        "    signal.signal(signal.SIGINT, signal.SIG_IGN)  # deaf to the interrupt\n"
+        "    while True:\n        pass\n"
+    )
+    for student, nb in (("quick", notebook), ("stubborn", stubborn)):
+        (tmp_path / "hand-ins" / student).mkdir(parents=True)
+        (tmp_path / "hand-ins" / student / "09_tiny.ipynb").write_text(json.dumps(nb))
+    report = grade_submissions(tmp_path / "hand-ins", source, timeout=2, notebook_timeout=8)
+    scores = {(s.student, s.grade_id): s for s in report.scores}
+    assert scores["quick", "is_control-check"].points == 1
+    assert scores["quick", "twice-check"].points == 1
+    assert scores["stubborn", "is_control-check"].points == 0
+    assert scores["stubborn", "twice-check"].points == 0
+    assert "timed out" in scores["stubborn", "is_control-check"].message
+    assert scores["stubborn", "twice-check"].message.startswith("not graded")
+
+
+# ---------------------------------------------------------------------------------------------
+# Without a kernel
+# ---------------------------------------------------------------------------------------------
+
+
+def test_exercises_and_their_points_come_from_the_nbgrader_metadata():
+    exercises = exercises_of(load(NB02), NB02)
+    assert [(e.grade_id, e.name, e.points) for e in exercises] == [
+        ("accept_key-check", "accept_key", 2),
+        ("build_101-check", "build_101", 2),
+    ]
+    for path in SOURCES:
+        for exercise in exercises_of(json.loads(path.read_text(encoding="utf-8"))):
+            assert exercise.points > 0 and len(exercise.solution_indices) == 1, (path, exercise)
+
+
+def test_graded_copy_takes_every_check_from_the_source_and_only_solutions_from_the_learner():
+    source = load(NB02)
+    student = make_student_copy(source)
+    mine = "def accept_key(key):\n    return 'mine'\n"
+    for cell in student["cells"]:
+        grade_id = cell["metadata"].get("nbgrader", {}).get("grade_id")
+        if grade_id == "accept_key":
+            cell["source"] = mine
+        if grade_id == "accept_key-check":
+            cell["source"] = "print('✓ accept_key: all 9 cases pass')"
+    student["cells"] = [  # delete the other check, add a cell that fakes its output
+        c
+        for c in student["cells"]
+        if c["metadata"].get("nbgrader", {}).get("grade_id") != "build_101-check"
+    ] + [{"cell_type": "code", "metadata": {}, "outputs": [], "source": "print('✓')"}]
+    graded = build_graded_copy(source, student, nonce="abc")
+    cells = graded.notebook["cells"]
+    source_code = ["".join(c["source"]) for c in source["cells"]]
+    learner = [i for ids in graded.solution_cells.values() for i in ids]
+    grader = [i for i, c in enumerate(cells) if "wslearn_grader" in c["metadata"]]
+    hidden = sum("BEGIN HIDDEN TESTS" in s for s in source_code)
+    assert len(grader) == 1 + 2 + hidden  # setup, one before each check, one after hidden tests
+    rest = [c["source"] for i, c in enumerate(cells) if i not in learner and i not in grader]
+    replaced = {i for e in exercises_of(source) for i in e.solution_indices}
+    assert rest == [s for i, s in enumerate(source_code) if i not in replaced]
+    assert cells[graded.solution_cells["accept_key-check"][0]]["source"] == mine
+    assert "check_accept_key(accept_key)" in cells[graded.check_cells["accept_key-check"]]["source"]
+    assert "BEGIN HIDDEN TESTS" in cells[graded.check_cells["build_101-check"]]["source"]
+    assert graded.guard_cells["build_101-check"] == graded.check_cells["build_101-check"] - 1
+    assert all(c.get("outputs", []) == [] for c in cells if c["cell_type"] == "code")
+
+
+def test_solution_cells_are_found_by_grade_id_then_by_function_then_by_position():
+    source = load(NB02)
+    student = make_student_copy(source)
+    for cell in student["cells"]:
+        cell["metadata"].pop("nbgrader", None)  # an editor that drops metadata
+    for cell in student["cells"]:
+        if "def build_101" in "".join(cell["source"]):
+            cell["source"] = "def build_101(key):\n    return b'by name'\n"
+    student["cells"].append({"cell_type": "markdown", "metadata": {}, "source": "shifted"})
+    graded = build_graded_copy(source, student)
+    cells = graded.notebook["cells"]
+    (by_name,) = graded.solution_cells["build_101-check"]
+    assert "by name" in cells[by_name]["source"]
+    (stub,) = graded.solution_cells["accept_key-check"]  # defines accept_key: found by name
+    assert "raise NotImplementedError()" in cells[stub]["source"]
+    nothing = build_graded_copy(source, {"cells": []})
+    assert "no 'accept_key' cell" in nothing.notes["accept_key-check"]
+
+
+def test_submissions_are_folders_named_after_learners(tmp_path):
+    (tmp_path / "ann").mkdir()
+    (tmp_path / "ann" / NB02).write_text("{}")
+    deep = tmp_path / "ben" / "ps1"
+    deep.mkdir(parents=True)
+    (deep / NB02).write_text("{}")  # nbgrader's submitted/<student>/<assignment>/ layout
+    (tmp_path / "ben" / ".ipynb_checkpoints").mkdir()
+    (tmp_path / "ben" / ".ipynb_checkpoints" / NB03).write_text("{}")
+    (tmp_path / ".hidden").mkdir()
+    (tmp_path / "loose.ipynb").write_text("{}")
+    found, warnings = find_submissions(tmp_path, [NB02, NB03])
+    assert found == {
+        "ann": {NB02: tmp_path / "ann" / NB02, NB03: None},
+        "ben": {NB02: deep / NB02, NB03: None},
+    }
+    assert len(warnings) == 1 and "loose.ipynb" in warnings[0]
+
+
+def test_unreadable_or_missing_notebooks_score_0_without_a_kernel(tmp_path):
+    (tmp_path / "zoe").mkdir()
+    (tmp_path / "zoe" / NB02).write_text("{not json")
+    (tmp_path / "yan").mkdir()
+    report = grade_submissions(tmp_path, ROOT / "notebooks", notebooks=[NB02])
+    by = {(s.student, s.grade_id): s for s in report.scores}
+    assert by["zoe", "accept_key-check"].points == 0
+    assert by["zoe", "accept_key-check"].message.startswith("could not read the notebook")
+    assert by["yan", "build_101-check"].message == "not handed in"
+    assert report.max_points == 4 and report.total("zoe") == 0
+
+
+def test_grade_command_reports_a_missing_folder(tmp_path, capsys):
+    from wslearn.__main__ import main
+
+    assert main(["grade", str(tmp_path / "nowhere")]) == 2
+    assert "no such folder" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------------
+# The static screen
+# ---------------------------------------------------------------------------------------------
+
+
+def solution_cells(path: Path) -> List[str]:
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    return [
+        "".join(c["source"])
+        for c in notebook["cells"]
+        if c.get("metadata", {}).get("nbgrader", {}).get("solution")
+    ]
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)
+def test_the_teachers_own_solutions_are_never_held(path):
+    modules = teacher_modules(json.loads(path.read_text(encoding="utf-8")))
+    for source in solution_cells(path):
+        assert screen_solution(source, notebook_modules=modules) == [], source
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import wslearn.checks.handshake as h\nh.check_accept_key = lambda f: None",
+        "from wslearn.checks import handshake",
+        "from wslearn import checks",
+        "def check_accept_key(f):\n    return 'ok'",
+        "wslearn.accept_key = lambda key: 'x'",
+        "import hashlib\nhashlib.sha1 = None",
+        "def f(): pass\nf.__code__ = (lambda: 1).__code__",
+        "import sys\nsys.modules['wslearn.checks'] = None",
+        "x = re.enum.sys",
+        "import builtins\nbuiltins.isinstance = lambda *a: True",
+        "setattr(wslearn, 'accept_key', len)",
+        "get_ipython().kernel.do_execute = None",
+        "!rm -rf /tmp/x",
+        "class Yes(str):\n    def __eq__(self, other):\n        return True",
+        "g = globals()",
+        "exec('print(1)')",
+        "import operator\nf = operator.attrgetter('__globals__')",
+        "try:\n    f()\nexcept Exception as e:\n    e.__traceback__.tb_frame",
+        "import threading",
+        "T = type('T', (), {})",
+        "print(ExerciseFailed)",
+    ],
+)
+def test_code_that_reaches_for_the_checking_machinery_is_held(source):
+    modules = {"wslearn": "wslearn", "re": "re"}
+    assert screen_solution(source, notebook_modules=modules), source
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import base64, hashlib\nfrom struct import pack, unpack\n"
+        "def f(key):\n    return base64.b64encode(hashlib.sha1(key.encode()).digest()).decode()",
+        "import wslearn\ndef f(key):\n    return wslearn.accept_key(key)",
+        "from wslearn import GUID, Opcode\nx = Opcode.TEXT",
+        "def f(data):\n    if len(data) < 2\n        return None",  # a syntax error runs nothing
+        "class Frame:\n    def __init__(self, data):\n        self.data = data\n"
+        "    def __repr__(self):\n        return 'Frame'",
+    ],
+)
+def test_plain_solutions_pass_the_screen(source):
+    assert screen_solution(source, notebook_modules={"wslearn": "wslearn"}) == []
