@@ -23,7 +23,7 @@ def test_passing_check_shows_one_line():
 def test_wrong_answer_names_the_case_and_the_hint_not_the_answer():
     with pytest.raises(ExerciseFailed) as info:
         run_cases("double", lambda x: x + 2, CASES)
-    assert str(info.value) == "double: for x = 5, you returned 7\nHint: multiply"
+    assert str(info.value) == "double: for x = 5, you returned 7.\nHint: multiply."
 
 
 def test_unsolved_stub_is_not_written_yet():
@@ -46,7 +46,7 @@ def test_not_a_function_is_refused():
 
 def test_failure_renders_in_ipython_as_a_short_message_not_a_traceback():
     error = ExerciseFailed("double", "for x = 5, you returned 7", "multiply")
-    assert error._render_traceback_() == ["✗ double: for x = 5, you returned 7", "  Hint: multiply"]
+    assert error._render_traceback_() == ["✗ double: for x = 5, you returned 7.", "  Hint: multiply."]
 
 
 def test_ipython_uses_the_short_rendering():
@@ -57,7 +57,7 @@ def test_ipython_uses_the_short_rendering():
     captured = []
     shell._showtraceback = lambda etype, evalue, stb: captured.append(stb)
     shell.run_cell("raise ExerciseFailed('double', 'for x = 5, you returned 7', 'multiply')")
-    assert captured == [["✗ double: for x = 5, you returned 7", "  Hint: multiply"]]
+    assert captured == [["✗ double: for x = 5, you returned 7.", "  Hint: multiply."]]
 
 
 def test_describe_bytes_shortens_long_data():

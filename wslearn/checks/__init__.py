@@ -23,13 +23,20 @@ import dataclasses
 import traceback
 from typing import Any, Callable, Iterable, Optional
 
-__all__ = ["ExerciseFailed", "CheckResult", "Case", "run_cases", "describe_bytes"]
+__all__ = ["ExerciseFailed", "CheckResult", "Case", "run_cases", "describe_bytes", "sentence"]
+
+
+def sentence(text: str) -> str:
+    """Messages and hints are sentences: end ``text`` with a full stop if it has none."""
+    text = text.rstrip()
+    return text if not text or text.endswith((".", "?", "!")) else text + "."
 
 
 class ExerciseFailed(AssertionError):
     """A learner's function gave a wrong answer; the message says what and gives a hint."""
 
     def __init__(self, exercise: str, message: str, hint: str = "") -> None:
+        message, hint = sentence(message), sentence(hint)
         self.exercise = exercise
         self.problem = message
         self.hint = hint

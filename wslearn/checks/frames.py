@@ -20,9 +20,8 @@ never the code that solves the exercise.
 
 from __future__ import annotations
 
-import dataclasses
 import random
-from typing import Any, Callable, Iterable, Iterator, List, Optional
+from typing import Any, Callable, Iterator, List, Optional
 
 from ..frames import encode_frame_header, length_case, parse_frame_header
 from ..masking import unmask_reference
@@ -56,23 +55,6 @@ def _rng() -> random.Random:
 
 def _payload(n: int, rng: random.Random) -> bytes:
     return bytes(rng.getrandbits(8) for _ in range(n)) if n < 5000 else rng.randbytes(n)
-
-
-def _full_stop(text: str) -> str:
-    return text if not text or text.endswith((".", "?", "!")) else text + "."
-
-
-def _run(exercise: str, function: Callable, cases: Iterable[Case]) -> CheckResult:
-    """:func:`run_cases`, with every problem and hint ending in a full stop."""
-
-    def finished(case: Case) -> Case:
-        def judge(result: Any, judge: Callable = case.judge) -> Optional[str]:
-            problem = judge(result)
-            return _full_stop(problem) if problem else problem
-
-        return dataclasses.replace(case, judge=judge, hint=_full_stop(case.hint))
-
-    return run_cases(exercise, function, (finished(case) for case in cases))
 
 
 def _not_bytes(result: Any) -> Optional[str]:
@@ -208,7 +190,7 @@ def _payload_length_cases() -> Iterator[Case]:
 
 def check_payload_length(function: Callable) -> CheckResult:
     """Check ``payload_length(data) -> (length, header_size)``, or ``None`` if incomplete."""
-    return _run("payload_length", function, _payload_length_cases())
+    return run_cases("payload_length", function, _payload_length_cases())
 
 
 def _judge_encode_header(opcode: int, length: int, mask: Optional[bytes]) -> Callable:
@@ -305,7 +287,7 @@ def _encode_header_cases() -> Iterator[Case]:
 
 def check_encode_header(function: Callable) -> CheckResult:
     """Check ``encode_header(opcode, length, mask=None) -> bytes`` (FIN=1, shortest length)."""
-    return _run("encode_header", function, _encode_header_cases())
+    return run_cases("encode_header", function, _encode_header_cases())
 
 
 def _is_control_cases() -> Iterator[Case]:
@@ -346,7 +328,7 @@ def _is_control_cases() -> Iterator[Case]:
 
 def check_is_control(function: Callable) -> CheckResult:
     """Check ``is_control(opcode) -> bool`` on all sixteen opcodes."""
-    return _run("is_control", function, _is_control_cases())
+    return run_cases("is_control", function, _is_control_cases())
 
 
 # --------------------------------------------------------------------------
@@ -415,7 +397,7 @@ def _unmask_loop_cases() -> Iterator[Case]:
 
 def check_unmask_loop(function: Callable) -> CheckResult:
     """Check ``unmask_loop(data, key) -> bytes`` against :func:`wslearn.unmask_reference`."""
-    return _run("unmask_loop", function, _unmask_loop_cases())
+    return run_cases("unmask_loop", function, _unmask_loop_cases())
 
 
 def _unmask_from_cases() -> Iterator[Case]:
@@ -452,7 +434,7 @@ def _unmask_from_cases() -> Iterator[Case]:
 
 def check_unmask_from(function: Callable) -> CheckResult:
     """Check ``unmask_from(data, key, offset) -> bytes``: resuming in the middle of the key."""
-    return _run("unmask_from", function, _unmask_from_cases())
+    return run_cases("unmask_from", function, _unmask_from_cases())
 
 
 def _judge_read_mask_key(frame: bytes) -> Callable[[Any], Optional[str]]:
@@ -514,4 +496,4 @@ def _read_mask_key_cases() -> Iterator[Case]:
 
 def check_read_mask_key(function: Callable) -> CheckResult:
     """Check ``read_mask_key(frame) -> bytes`` (the 4-byte key), ``None`` if unmasked."""
-    return _run("read_mask_key", function, _read_mask_key_cases())
+    return run_cases("read_mask_key", function, _read_mask_key_cases())

@@ -68,30 +68,8 @@ _CHROMIUM = (
 ).encode("ascii")
 
 
-def _sentence(text: str) -> str:
-    """Messages and hints are sentences: they end with a full stop."""
-    text = text.rstrip()
-    return text if not text or text.endswith((".", "?", "!")) else text + "."
-
-
-def _sentences(cases: List[Case]) -> List[Case]:
-    """The cases with every hint, and every problem a judge reports, ending in a full stop."""
-
-    def judge_with_full_stop(judge: Callable[[Any], Optional[str]]) -> Callable[[Any], Any]:
-        def judge_sentence(result: Any) -> Optional[str]:
-            problem = judge(result)
-            return _sentence(problem) if problem else problem
-
-        return judge_sentence
-
-    return [
-        Case(c.about, c.args, judge_with_full_stop(c.judge), _sentence(c.hint), c.kwargs)
-        for c in cases
-    ]
-
-
 def _failed(exercise: str, message: str, hint: str) -> ExerciseFailed:
-    return ExerciseFailed(exercise, _sentence(message), _sentence(hint))
+    return ExerciseFailed(exercise, message, hint)
 
 
 def _request(lines: List[str], after: bytes = b"") -> bytes:
@@ -240,7 +218,7 @@ def check_parse_headers(parse_headers: Callable[[bytes], Dict[str, str]]) -> Che
             "keep the whole value, commas and all: splitting it into tokens is another job",
         ),
     ]
-    return run_cases("parse_headers", parse_headers, _sentences(cases))
+    return run_cases("parse_headers", parse_headers, cases)
 
 
 # ---------------------------------------------------------------------------- has_token
@@ -289,7 +267,7 @@ def check_has_token(has_token: Callable[[str, str], bool]) -> CheckResult:
                 f"case-insensitively ({rule})",
             )
         )
-    return run_cases("has_token", has_token, _sentences(cases))
+    return run_cases("has_token", has_token, cases)
 
 
 # ---------------------------------------------------------------------------- status_for
@@ -446,7 +424,7 @@ def check_status_for(status_for: Callable[[bytes], int]) -> CheckResult:
         Case(about, (data,), _judge_status(_library_status(data)), hint)
         for about, data, hint in request_variants()
     ]
-    return run_cases("status_for", status_for, _sentences(cases))
+    return run_cases("status_for", status_for, cases)
 
 
 # ---------------------------------------------------------------------------- accept_key
@@ -570,7 +548,7 @@ def check_accept_key(accept_key_function: Callable[[str], str]) -> CheckResult:
         )
         for key in keys
     ]
-    return run_cases("accept_key", accept_key_function, _sentences(cases))
+    return run_cases("accept_key", accept_key_function, cases)
 
 
 # ---------------------------------------------------------------------------- build_101
@@ -678,4 +656,4 @@ def check_build_101(build_101: Callable[[str], bytes]) -> CheckResult:
         )
         for key in keys
     ]
-    return run_cases("build_101", build_101, _sentences(cases))
+    return run_cases("build_101", build_101, cases)

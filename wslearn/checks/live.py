@@ -56,18 +56,6 @@ def _rng() -> random.Random:
     return random.Random(6455)
 
 
-def _sentences(judge: Callable[[Any], Optional[str]]) -> Callable[[Any], Optional[str]]:
-    """Wrap a judge so that every problem it reports ends with a full stop."""
-
-    def judged(result: Any) -> Optional[str]:
-        problem = judge(result)
-        if problem and not problem.endswith((".", "?", "!")):
-            problem += "."
-        return problem
-
-    return judged
-
-
 def _not_bytes(result: Any, what: str = "your function") -> Optional[str]:
     if isinstance(result, _BYTES):
         return None
@@ -210,7 +198,7 @@ def _judge_decode(wire: bytes, opcode: int, payload: bytes) -> Callable[[Any], O
             "XORed with byte i MOD 4 of the key (§5.3)"
         )
 
-    return _sentences(judge)
+    return judge
 
 
 def _decode_cases() -> Iterator[Case]:
@@ -312,7 +300,7 @@ def _judge_shout(message: Any) -> Callable[[Any], Optional[str]]:
             )
         return f"the answer to the {kind} message was {result!r:.60}, which is not the rule"
 
-    return _sentences(judge)
+    return judge
 
 
 def _about_message(message: Any) -> str:
@@ -451,7 +439,7 @@ def _judge_close_payload(code: int, reason: str) -> Callable[[Any], Optional[str
             return "after the 2-byte code comes the reason, encoded as UTF-8, and nothing else"
         return f"your payload {describe_bytes(result)} does not start with the code as 2 bytes"
 
-    return _sentences(judge)
+    return judge
 
 
 def check_close_payload(function: Callable) -> CheckResult:
@@ -535,7 +523,7 @@ def _judge_parse_close(payload: bytes) -> Callable[[Any], Optional[str]]:
             )
         return None
 
-    return _sentences(judge)
+    return judge
 
 
 def check_parse_close(function: Callable) -> CheckResult:
@@ -604,7 +592,7 @@ def _judge_pong(ping: bytes) -> Callable[[Any], Optional[str]]:
             "the Application data of the Ping exactly"
         )
 
-    return _sentences(judge)
+    return judge
 
 
 def check_pong_for(function: Callable) -> CheckResult:

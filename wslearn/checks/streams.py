@@ -27,28 +27,6 @@ __all__ = [
 KEY = bytes.fromhex("37fa213d")  # the masking key of RFC 6455 §5.7
 
 
-def _sentence(text: str) -> str:
-    """Messages and hints are sentences: they end with a full stop."""
-    text = text.rstrip()
-    return text if not text or text.endswith((".", "?", "!")) else text + "."
-
-
-def _sentences(cases: List[Case]) -> List[Case]:
-    """The cases with every hint, and every problem a judge reports, ending in a full stop."""
-
-    def judge_with_full_stop(judge: Callable[[Any], Optional[str]]) -> Callable[[Any], Any]:
-        def judge_sentence(result: Any) -> Optional[str]:
-            problem = judge(result)
-            return _sentence(problem) if problem else problem
-
-        return judge_sentence
-
-    return [
-        Case(c.about, c.args, judge_with_full_stop(c.judge), _sentence(c.hint), c.kwargs)
-        for c in cases
-    ]
-
-
 def _text(data: str, *, fin: bool = True, mask: Optional[bytes] = None) -> bytes:
     return Frame(Opcode.TEXT, data.encode("utf-8"), fin=fin).serialize(mask)
 
@@ -511,7 +489,7 @@ def check_origin_allowed(origin_allowed: Callable[[Optional[str], list], bool]) 
             parse_hint,
         ),
     ]
-    return run_cases("origin_allowed", origin_allowed, _sentences(cases))
+    return run_cases("origin_allowed", origin_allowed, cases)
 
 
 # --------------------------------------------------------------------------- read_exactly
@@ -630,5 +608,5 @@ def check_read_exactly(read_exactly: Callable[[Callable[[int], bytes], int], byt
         Case("n=20, but the peer closes after 10 bytes", (20, data[:10], 10), judge_eof, eof_hint)
     )
     if not callable(read_exactly):
-        return run_cases("read_exactly", read_exactly, _sentences(cases))
-    return run_cases("read_exactly", run, _sentences(cases))
+        return run_cases("read_exactly", read_exactly, cases)
+    return run_cases("read_exactly", run, cases)
