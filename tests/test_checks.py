@@ -46,7 +46,10 @@ def test_not_a_function_is_refused():
 
 def test_failure_renders_in_ipython_as_a_short_message_not_a_traceback():
     error = ExerciseFailed("double", "for x = 5, you returned 7", "multiply")
-    assert error._render_traceback_() == ["✗ double: for x = 5, you returned 7.", "  Hint: multiply."]
+    assert error._render_traceback_() == [
+        "✗ double: for x = 5, you returned 7.",
+        "  Hint: multiply.",
+    ]
 
 
 def test_ipython_uses_the_short_rendering():

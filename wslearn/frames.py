@@ -34,10 +34,17 @@ import struct
 from typing import Optional, Tuple, Union
 
 from .errors import ProtocolError
-from .masking import unmask
+from .masking import _prefix_and_mask, unmask
 from .opcodes import Opcode
 
-__all__ = ["FrameHeader", "Frame", "parse_frame_header", "encode_frame_header", "length_case"]
+__all__ = [
+    "FrameHeader",
+    "Frame",
+    "parse_frame_header",
+    "parse_frame_header_at",
+    "encode_frame_header",
+    "length_case",
+]
 
 BytesLike = Union[bytes, bytearray, memoryview]
 
@@ -99,9 +106,25 @@ def parse_frame_header(data: BytesLike, *, allowed_rsv: int = 0) -> Optional[Fra
       127 announcing fewer than 65536 (§5.2, "the minimal number of bytes MUST be used");
     * a 64-bit length has its most significant bit set (§5.2).
     """
-    if len(data) < 2:
+    return parse_frame_header_at(data, 0, allowed_rsv)
+
+
+#: Opcode by its 4-bit value; ``None`` for the reserved values (looked up once per frame).
+_OPCODES = tuple(Opcode(v) if v in Opcode._value2member_map_ else None for v in range(16))
+_UNPACK_16 = struct.Struct("!H").unpack_from
+_UNPACK_64 = struct.Struct("!Q").unpack_from
+
+
+def parse_frame_header_at(data: BytesLike, pos: int, allowed_rsv: int = 0) -> Optional[FrameHeader]:
+    """:func:`parse_frame_header` for the header that starts at ``data[pos]``.
+
+    A reader's buffer holds many frames; reading in place spares a copy per frame.
+    """
+    available = len(data) - pos
+    if available < 2:
         return None
-    b0, b1 = data[0], data[1]
+    b0 = data[pos]
+    b1 = data[pos + 1]
     rsv = b0 & 0x70
     if rsv & ~allowed_rsv:
         names = [name.upper() for name, bit in _RSV_BITS.items() if rsv & ~allowed_rsv & bit]
@@ -109,16 +132,14 @@ def parse_frame_header(data: BytesLike, *, allowed_rsv: int = 0) -> Optional[Fra
             f"reserved bit {', '.join(names)} is set, but no extension was negotiated "
             "that gives it a meaning (RFC 6455 §5.2)"
         )
-    try:
-        opcode = Opcode(b0 & 0x0F)
-    except ValueError:
+    opcode = _OPCODES[b0 & 0x0F]
+    if opcode is None:
         raise ProtocolError(
             f"opcode 0x{b0 & 0x0F:X} is reserved; only 0x0-0x2 and 0x8-0xA exist (RFC 6455 §5.2)"
-        ) from None
-    fin = bool(b0 & 0x80)
-    masked = bool(b1 & 0x80)
+        )
+    fin = b0 >= 0x80
     length = b1 & 0x7F
-    if opcode.is_control:
+    if b0 & 0x08:  # a control frame (§5.5)
         if not fin:
             raise ProtocolError(
                 f"{opcode.name} frame with FIN=0: control frames must not be fragmented "
@@ -129,22 +150,25 @@ def parse_frame_header(data: BytesLike, *, allowed_rsv: int = 0) -> Optional[Fra
                 f"{opcode.name} frame announces more than 125 bytes: control frames carry "
                 "at most 125 (RFC 6455 §5.5)"
             )
-    if length == 126:
+    if length < 126:
+        size = 2
+        case = "7-bit"
+    elif length == 126:
         size = 4
-        if len(data) < size:
+        if available < size:
             return None
-        (length,) = struct.unpack_from("!H", data, 2)
+        (length,) = _UNPACK_16(data, pos + 2)
         if length < 126:
             raise ProtocolError(
                 f"length {length} sent in the 16-bit form; lengths under 126 must use the "
                 "7-bit field (RFC 6455 §5.2: the minimal number of bytes MUST be used)"
             )
         case = "16-bit"
-    elif length == 127:
+    else:
         size = 10
-        if len(data) < size:
+        if available < size:
             return None
-        (length,) = struct.unpack_from("!Q", data, 2)
+        (length,) = _UNPACK_64(data, pos + 2)
         if length >> 63:
             raise ProtocolError(
                 "64-bit length with its most significant bit set (RFC 6455 §5.2: "
@@ -156,28 +180,33 @@ def parse_frame_header(data: BytesLike, *, allowed_rsv: int = 0) -> Optional[Fra
                 "shorter field (RFC 6455 §5.2: the minimal number of bytes MUST be used)"
             )
         case = "64-bit"
-    else:
-        size = 2
-        case = "7-bit"
-    key = None
+    masked = b1 >= 0x80
     if masked:
-        if len(data) < size + 4:
+        if available < size + 4:
             return None
-        key = bytes(data[size : size + 4])
+        raw = bytes(data[pos : pos + size + 4])
+        key = raw[size:]
         size += 4
-    return FrameHeader(
+    else:
+        raw = bytes(data[pos : pos + size])
+        key = None
+    # The same object FrameHeader(...) builds, without the frozen dataclass's
+    # one-attribute-at-a-time __init__: this runs once per frame.
+    header = object.__new__(FrameHeader)
+    header.__dict__.update(
         fin=fin,
-        rsv1=bool(b0 & 0x40),
-        rsv2=bool(b0 & 0x20),
-        rsv3=bool(b0 & 0x10),
+        rsv1=b0 & 0x40 != 0,
+        rsv2=b0 & 0x20 != 0,
+        rsv3=b0 & 0x10 != 0,
         opcode=opcode,
         masked=masked,
         mask=key,
         length=length,
         length_case=case,
         header_size=size,
-        raw=bytes(data[:size]),
+        raw=raw,
     )
+    return header
 
 
 def encode_frame_header(
@@ -215,7 +244,7 @@ def encode_frame_header(
     return head
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, init=False)
 class Frame:
     """One frame with its payload already unmasked.
 
@@ -234,9 +263,28 @@ class Frame:
     rsv3: bool = False
     header: Optional[FrameHeader] = dataclasses.field(default=None, compare=False, repr=False)
 
+    def __init__(
+        self,
+        opcode: Opcode,
+        payload: bytes = b"",
+        fin: bool = True,
+        rsv1: bool = False,
+        rsv2: bool = False,
+        rsv3: bool = False,
+        header: Optional[FrameHeader] = None,
+    ) -> None:
+        # What the dataclass's own __init__ does, in one step instead of seven
+        # object.__setattr__ calls (frozen): frames are made for every message.
+        self.__dict__.update(
+            opcode=opcode, payload=payload, fin=fin, rsv1=rsv1, rsv2=rsv2, rsv3=rsv3, header=header
+        )
+
     def check(self) -> None:
         """Raise :class:`ProtocolError` if this frame breaks a rule of §5.5 (control frames)."""
-        if Opcode(self.opcode).is_control:
+        opcode = self.opcode
+        if type(opcode) is not Opcode:
+            opcode = Opcode(opcode)  # a plain int; raises ValueError for a reserved value
+        if opcode >= 0x8:  # a control frame (§5.5)
             if not self.fin:
                 raise ProtocolError("control frames must not be fragmented (RFC 6455 §5.5)")
             if len(self.payload) > MAX_CONTROL_PAYLOAD:
@@ -263,7 +311,8 @@ class Frame:
         )
         if mask is None:
             return head + self.payload
-        return head + unmask(self.payload, mask)
+        # One new object for header and masked payload (``head + unmask(...)`` copies twice).
+        return _prefix_and_mask(head, self.payload, mask)
 
     @classmethod
     def parse(cls, data: BytesLike, *, allowed_rsv: int = 0) -> Optional[Tuple["Frame", int]]:
@@ -285,12 +334,14 @@ class Frame:
         """Build a frame from a parsed header and its payload bytes as they arrived."""
         if header.mask is not None:
             payload = unmask(payload, header.mask)
+        elif type(payload) is not bytes:
+            payload = bytes(payload)
         return cls(
             header.opcode,
-            bytes(payload),
-            fin=header.fin,
-            rsv1=header.rsv1,
-            rsv2=header.rsv2,
-            rsv3=header.rsv3,
-            header=header,
+            payload,
+            header.fin,
+            header.rsv1,
+            header.rsv2,
+            header.rsv3,
+            header,
         )

@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Iterator, Optional, Union
 
 from .errors import ProtocolError
-from .frames import Frame, parse_frame_header
+from .frames import Frame, FrameHeader, parse_frame_header_at
 
 __all__ = ["FrameReader"]
 
@@ -31,6 +31,8 @@ BytesLike = Union[bytes, bytearray, memoryview]
 
 #: Longest possible header: 2 + 8 (64-bit length) + 4 (mask).
 _MAX_HEADER = 14
+#: From this many payload bytes on, the payload is read from the buffer through a memoryview.
+_VIEW_THRESHOLD = 1024
 
 
 class FrameReader:
@@ -60,6 +62,7 @@ class FrameReader:
         self.message_size = 0
         self._buffer = bytearray()
         self._pos = 0  # bytes of _buffer already handed out as frames
+        self._header: Optional[FrameHeader] = None  # parsed header of the frame at _pos
 
     @property
     def buffered(self) -> int:
@@ -78,9 +81,38 @@ class FrameReader:
         ``max_size``.
         """
         buf, pos = self._buffer, self._pos
-        header = parse_frame_header(buf[pos : pos + _MAX_HEADER], allowed_rsv=self.allowed_rsv)
+        header = self._header
         if header is None:
+            # The header is read in place: no copy of the buffer per frame.
+            header = parse_frame_header_at(buf, pos, self.allowed_rsv)
+            if header is None:
+                return None
+            self._check(header)
+            # Kept while the payload arrives, so a long payload's header is read once.
+            self._header = header
+        start = pos + header.header_size
+        end = start + header.length
+        if len(buf) < end:
             return None
+        self._header = None
+        if header.length >= _VIEW_THRESHOLD:
+            # Unmask (or copy) straight from the buffer: a slice would copy the payload first.
+            with memoryview(buf) as view:
+                frame = Frame.from_header(header, view[start:end])
+        else:
+            frame = Frame.from_header(header, buf[start:end])
+        if end == len(buf):
+            buf.clear()
+            self._pos = 0
+        else:
+            self._pos = end
+            if end > 65536 and end * 2 > len(buf):
+                del buf[:end]
+                self._pos = 0
+        return frame
+
+    def _check(self, header: FrameHeader) -> None:
+        """Apply the rules that depend on this reader's settings, before the payload arrives."""
         if self.expect_masked is not None and header.masked != self.expect_masked:
             if self.expect_masked:
                 raise ProtocolError(
@@ -106,20 +138,6 @@ class FrameReader:
                 f"{what}, over the limit of {self.max_size} (refused before reading the payload)",
                 code=1009,
             )
-        start = pos + header.header_size
-        end = start + header.length
-        if len(buf) < end:
-            return None
-        frame = Frame.from_header(header, buf[start:end])
-        if end == len(buf):
-            buf.clear()
-            self._pos = 0
-        else:
-            self._pos = end
-            if end > 65536 and end * 2 > len(buf):
-                del buf[:end]
-                self._pos = 0
-        return frame
 
     def __iter__(self) -> Iterator[Frame]:
         """Yield every frame that is complete in the buffer."""

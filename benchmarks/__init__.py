@@ -1,0 +1,1 @@
+"""Benchmarks: wslearn beside websockets and wsproto, measured in one run (see README.md)."""

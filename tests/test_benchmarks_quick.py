@@ -1,0 +1,95 @@
+"""The benchmark scripts keep working: ``python -m benchmarks.run --quick`` runs every section.
+
+Speed is not asserted here (see benchmarks/README.md for the measurements); this only
+checks that each section runs to the end, against the real peers and servers, and
+prints its table with numbers in it.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytest.importorskip("websockets")
+pytest.importorskip("wsproto")
+
+
+@pytest.fixture(scope="module")
+def quick_output() -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout
+
+
+NUMBER = re.compile(r"\d+(\.\d+)?")
+
+
+def _section(output: str, title: str) -> str:
+    start = output.index(f"## {title}")
+    end = output.find("\n## ", start + 1)
+    return output[start : end if end != -1 else len(output)]
+
+
+@pytest.mark.parametrize(
+    "title, rows",
+    [
+        (
+            "unmask",
+            [
+                "per-byte loop",
+                "big-int XOR",
+                "numpy + tobytes",
+                "wslearn unmask",
+                "websockets pure Python",
+                "websockets C",
+                "wsproto XorMaskerSimple",
+                "copy: bytes(bytearray)",
+                "copy: memoryview.tobytes()",
+                "wslearn / websockets C",
+            ],
+        ),
+        (
+            "parse",
+            [
+                "wslearn FrameReader",
+                "websockets Frame.parse (C mask)",
+                "websockets Frame.parse (pure Python)",
+                "wsproto FrameProtocol",
+            ],
+        ),
+        (
+            "echo",
+            [
+                "wslearn",
+                "websockets threaded",
+                "websockets asyncio",
+                "wslearn / websockets threaded",
+            ],
+        ),
+        ("memory", ["wslearn", "websockets threaded", "websockets asyncio"]),
+    ],
+)
+def test_every_section_prints_a_table_with_numbers(quick_output, title, rows):
+    section = _section(quick_output, title)
+    for row in rows:
+        lines = [line for line in section.splitlines() if line.startswith(f"| {row} ")]
+        assert lines, f"no row {row!r} in section {title!r}:\n{section}"
+        cells = lines[0].strip("|").split("|")[1:]
+        assert any(NUMBER.search(cell) for cell in cells), lines[0]
+
+
+def test_quick_mode_writes_no_results_files(quick_output):
+    # The committed plot and JSON come from a full run; a quick run must not replace them.
+    assert "wrote benchmarks/unmask_throughput" not in quick_output
