@@ -199,3 +199,11 @@ def test_masked_frame_payload_is_xored_on_the_wire():
     data = Frame(Opcode.BINARY, b"\x00\x00\x00\x00\x00").serialize(b"\x01\x02\x03\x04")
     assert data[-5:] == b"\x01\x02\x03\x04\x01"
     assert struct.unpack("!B", data[1:2])[0] & 0x80
+
+
+def test_frame_built_with_a_plain_int_opcode_serializes_like_the_enum():
+    assert Frame(1, b"Hello").serialize() == Frame(Opcode.TEXT, b"Hello").serialize()
+    with pytest.raises(ProtocolError):
+        Frame(9, bytes(126)).serialize()
+    with pytest.raises(ValueError):
+        Frame(3, b"").serialize()  # a reserved opcode cannot be sent

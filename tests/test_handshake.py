@@ -336,3 +336,9 @@ def test_a_426_names_upgrade_in_connection_too():
     head = reject_response(info.value).split(b"\r\n\r\n")[0]
     assert b"\r\nUpgrade: websocket\r\n" in head and b"\r\nConnection: Upgrade, close" in head
     assert head.count(b"Connection:") == 1
+
+
+def test_headers_iterate_in_order_and_bytes_bodies_pass_through():
+    headers = Headers([("A", "1"), ("B", "2")])
+    assert list(headers) == [("A", "1"), ("B", "2")]
+    assert http_response(200, b"\x00\xff").endswith(b"\r\n\r\n\x00\xff")

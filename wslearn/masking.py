@@ -64,7 +64,7 @@ def _uninitialised_bytes_maker() -> Tuple[Optional[Callable[[int], Any]], int]:
         # Self-check: what is written there must be what the bytes object then holds.
         view = (ctypes.c_char * 16).from_address(id(probe) + offset)
         np.frombuffer(view, np.uint8)[:] = np.arange(16, dtype=np.uint8)
-        if type(probe) is not bytes or probe != bytes(range(16)):
+        if type(probe) is not bytes or probe != bytes(range(16)):  # pragma: no cover
             raise RuntimeError("bytes objects are not laid out as expected")
         return new_bytes, offset
     except Exception:  # pragma: no cover - only off CPython
