@@ -16,8 +16,10 @@ Ctrl-C, closing every connection with 1001.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import signal
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -158,11 +160,50 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument(
         "--quiet", action="store_true", help="print only the table, not the messages"
     )
+    lab = commands.add_parser(
+        "lab",
+        help="open the course in JupyterLab, at the index notebook",
+        description="Start JupyterLab on the course's index notebook (notebooks/00_index.ipynb). "
+        "Any further arguments go to 'jupyter lab'. As root (containers, some servers) it adds "
+        "--allow-root, which JupyterLab otherwise requires.",
+    )
+    lab.add_argument(
+        "--print-command", action="store_true", help="print the command instead of running it"
+    )
     return parser
 
 
+def lab_command(extra: List[str]) -> List[str]:
+    """The ``jupyter lab`` command that opens the course's index notebook."""
+    here = Path.cwd() / "notebooks" / "00_index.ipynb"
+    beside_package = Path(__file__).resolve().parent.parent / "notebooks" / "00_index.ipynb"
+    index = here if here.exists() else beside_package
+    command = [sys.executable, "-m", "jupyter", "lab", str(index)]
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in extra:
+        command.append("--allow-root")  # JupyterLab refuses to run as root without it
+    return command + extra
+
+
+def _lab(args: argparse.Namespace, extra: List[str]) -> int:
+    command = lab_command(extra)
+    if args.print_command:
+        print(" ".join(command))
+        return 0
+    if not Path(command[4]).exists():
+        print(
+            "wslearn: notebooks/00_index.ipynb not found: run this from the course's folder",
+            file=sys.stderr,
+        )
+        return 1
+    return subprocess.call(command)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
+    args, extra = build_parser().parse_known_args(argv)
+    if args.command == "lab":
+        return _lab(args, extra)
+    if extra:
+        build_parser().error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command == "student":
         return _student(args)
     if args.command == "grade":
