@@ -221,3 +221,16 @@ def test_server_url_and_repr():
 
 def test_wait_for_frames_returns_what_it_has_when_time_is_up(server):
     assert server.wait_for_frames(1, timeout=0.1) == []
+
+
+def test_handler_raising_an_os_error_of_its_own_is_reported_not_swallowed():
+    def on_message(conn, message):
+        open("/nonexistent/wslearn-test-file")
+
+    with wslearn.serve(port=0, handler=on_message, show_errors=False) as server:
+        with connect(server.url) as ws:
+            ws.send("hi")
+            with pytest.raises(ConnectionClosed) as info:
+                ws.recv(timeout=5)
+        assert info.value.rcvd.code == 1011
+        assert isinstance(server.errors[0][1], FileNotFoundError)

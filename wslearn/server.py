@@ -572,9 +572,9 @@ class Server:
     def _dispatch(self, conn: ServerConnection, message: Message) -> None:
         try:
             self._handler(conn, message)
-        except (ConnectionClosed, OSError):
-            pass  # the connection went away while the handler answered
-        except Exception as error:
+        except (ConnectionClosed, ConnectionError):
+            pass  # the peer went away while the handler answered: nothing to report
+        except Exception as error:  # the handler's own bug (FileNotFoundError included)
             text = traceback.format_exc()
             self.errors.append((conn.id, error, text))
             if self.show_errors:
