@@ -291,3 +291,18 @@ def test_lab_serves_the_course_as_readme_says():
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=5)
+
+
+def test_close_timeout_bounds_ctrl_c_when_a_peer_never_answers_the_close():
+    server = Foreground("--close-timeout", "0.3")
+    try:
+        with rc.handshake(server.port) as sock:  # a raw client that never answers
+            time.sleep(0.2)
+            started = time.monotonic()
+            assert server.interrupt(10) == 0
+            assert time.monotonic() - started < 2.5  # the default would wait 3 s
+            frames, _closed = rc.read_frames(sock, seconds=2)
+            assert [rc.close_code_of(f) for f in frames] == [1001]
+    finally:
+        if server.process.poll() is None:
+            server.process.kill()

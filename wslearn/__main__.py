@@ -93,6 +93,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="echo: send each message back; broadcast: send it to every connection",
     )
     run.add_argument("--quiet", action="store_true", help="don't print a line per frame")
+    run.add_argument(
+        "--handshake-timeout",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="drop a client whose opening handshake takes longer (default 5)",
+    )
+    run.add_argument(
+        "--close-timeout",
+        type=float,
+        default=3.0,
+        metavar="SECONDS",
+        help="stop waiting for a peer's Close frame after this long (default 3)",
+    )
     student = commands.add_parser(
         "student",
         help="generate the student copies of the notebooks (solutions replaced by stubs)",
@@ -270,6 +284,8 @@ def _serve(args: argparse.Namespace) -> int:
             max_size=args.max_size,
             origins=args.origins,
             log=log,
+            handshake_timeout=args.handshake_timeout,
+            close_timeout=args.close_timeout,
         )
     except OSError as error:
         print(
