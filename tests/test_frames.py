@@ -75,7 +75,7 @@ def test_length_boundaries_pick_the_minimal_encoding(length, case, size):
     assert (header.header_size, header.mask, header.masked) == (size + 4, b"abcd", True)
 
 
-def test_chromium_70000_byte_header_from_facts():
+def test_chromium_70000_byte_header_parses():
     # What Debian's Chromium sent for a 70000-byte text message (mask key appended).
     head = bytes.fromhex("81 ff 00 00 00 00 00 01 11 70") + b"\x01\x02\x03\x04"
     header = parse_frame_header(head)

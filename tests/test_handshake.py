@@ -21,7 +21,7 @@ from wslearn.handshake import MAX_HEADERS, MAX_LINE
 
 RFC_KEY = "dGhlIHNhbXBsZSBub25jZQ=="
 
-# What Chromium sent (FACTS.md), trimmed of nothing that matters.
+# What Chromium 156 sent to a raw-socket server, byte for byte.
 CHROMIUM = (
     "GET /chat HTTP/1.1\r\n"
     "Host: 127.0.0.1:8080\r\n"

@@ -43,7 +43,8 @@ def test_ten_frames_and_half_of_an_eleventh_in_one_chunk():
 
 
 def test_a_frame_split_across_reads_like_chromium_sends_70000_bytes():
-    # FACTS.md: recv(65536) gave [65536, 4478] for one 70000-byte frame (+14 header bytes).
+    # Measured with Chromium: recv(65536) gave [65536, 4478] for one 70000-byte frame
+    # (+14 header bytes).
     wire = Frame(Opcode.TEXT, b"x" * 70000).serialize(KEY)
     assert len(wire) == 70014
     reader = FrameReader(max_size=None)
