@@ -324,8 +324,19 @@ class Connection:
     def _serialize(self, frame: Frame) -> bytes:
         data = frame.serialize(self._mask_key() if self.role == "client" else None)
         if self._observer is not None:
-            header = parse_frame_header(data)
-            self._observer("out", dataclasses.replace(frame, header=header))
+            header = parse_frame_header(data)  # the header exactly as it goes on the wire
+            self._observer(
+                "out",
+                Frame(
+                    frame.opcode,
+                    frame.payload,
+                    frame.fin,
+                    frame.rsv1,
+                    frame.rsv2,
+                    frame.rsv3,
+                    header,
+                ),
+            )
         return data
 
     def _check_can_send(self) -> None:
