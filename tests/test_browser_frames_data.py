@@ -9,14 +9,13 @@ test captures again and checks that Chromium still frames the same messages the 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
 import pytest
 
 import wslearn
 
-DATA = Path(wslearn.__file__).parent / "data" / "chromium_frames.json"
+DATA = wslearn.recording.CHROMIUM_CAPTURE
 
 EXPECTED_MESSAGES = [
     (1, "Hello".encode()),
@@ -137,3 +136,19 @@ def test_a_fresh_capture_has_the_same_structure(browser: Any, data: Dict[str, An
     old_keys = {f["mask_hex"] for f in data["frames"]}
     assert not old_keys & {f["mask_hex"] for f in fresh["frames"]}
     assert fresh["close_event"] == data["close_event"]
+
+
+def test_capture_loads_as_frame_records_the_views_can_show():
+    capture = wslearn.recording.chromium_capture()
+    records = wslearn.recording.records_from_capture(capture)
+    assert len(records) == len(capture["frames"])
+    for record, frame in zip(records, capture["frames"]):
+        header = wslearn.parse_frame_header(record.header)
+        assert (header.length, header.length_case, header.mask) == (
+            record.length,
+            record.length_case,
+            record.mask,
+        )
+        assert wslearn.unmask(record.wire_preview, record.mask) == record.payload_preview
+        assert record.opcode_name == frame["opcode_name"]
+    assert "payload" in wslearn.frames_table(records).rows[0]

@@ -18,10 +18,12 @@ lets the server's threads share it).
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import threading
 from collections import deque
-from typing import Deque, Dict, List, Optional, Tuple
+from pathlib import Path
+from typing import Any, Deque, Dict, List, Optional, Tuple
 
 from .frames import Frame, parse_frame_header
 from .handshake import Headers, Request
@@ -34,7 +36,44 @@ __all__ = [
     "redact_request",
     "proxy_evidence",
     "REDACTED",
+    "CHROMIUM_CAPTURE",
+    "chromium_capture",
+    "records_from_capture",
 ]
+
+#: Frames a real Chromium sent to ``wslearn.serve()`` (``tests/capture_browser_frames.py``).
+CHROMIUM_CAPTURE = Path(__file__).parent / "data" / "chromium_frames.json"
+
+
+def chromium_capture() -> Dict[str, Any]:
+    """The shipped Chromium capture: browser, redacted handshake, recv sizes, every frame."""
+    return json.loads(CHROMIUM_CAPTURE.read_text(encoding="utf-8"))
+
+
+def records_from_capture(capture: Dict[str, Any]) -> List["FrameRecord"]:
+    """The capture's inbound frames as :class:`FrameRecord` objects, for the views."""
+    return [
+        FrameRecord(
+            time=0.0,
+            connection=1,
+            direction="in",
+            header=bytes.fromhex(f["header_hex"]),
+            fin=f["fin"],
+            rsv1=False,
+            rsv2=False,
+            rsv3=False,
+            opcode=f["opcode"],
+            masked=True,
+            mask=bytes.fromhex(f["mask_hex"]),
+            length=f["length"],
+            length_case=f["length_case"],
+            wire_preview=bytes.fromhex(f["wire_preview_hex"]),
+            payload_preview=bytes.fromhex(f["payload_preview_hex"]),
+            stream_offset=f["stream_offset"],
+        )
+        for f in capture["frames"]
+    ]
+
 
 REDACTED = "[redacted]"
 

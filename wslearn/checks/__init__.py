@@ -20,10 +20,20 @@ builds its checks from.
 from __future__ import annotations
 
 import dataclasses
+import random
 import traceback
 from typing import Any, Callable, Iterable, Optional
 
-__all__ = ["ExerciseFailed", "CheckResult", "Case", "run_cases", "describe_bytes", "sentence"]
+__all__ = [
+    "ExerciseFailed",
+    "CheckResult",
+    "Case",
+    "run_cases",
+    "describe_bytes",
+    "sentence",
+    "not_bytes",
+    "fixed_rng",
+]
 
 
 def sentence(text: str) -> str:
@@ -91,6 +101,25 @@ def describe_bytes(data: Any, limit: int = 16) -> str:
     if len(data) > limit:
         shown += " …"
     return f"{shown} ({len(data)} bytes)" if data else "b'' (0 bytes)"
+
+
+def not_bytes(result: Any, what: str = "your function") -> Optional[str]:
+    """``None`` if ``result`` is bytes (or a bytearray), else what to tell the learner."""
+    if isinstance(result, (bytes, bytearray)):
+        return None
+    if isinstance(result, str):
+        return f"{what} returned a str; return a bytes object, not text"
+    if isinstance(result, (list, tuple)):
+        return (
+            f"{what} returned a {type(result).__name__}; "
+            "turn it into bytes with bytes(...) before returning it"
+        )
+    return f"{what} returned {result!r}, which is not bytes"
+
+
+def fixed_rng() -> random.Random:
+    """A fixed seed: the same cases every run, so a failure can be reproduced."""
+    return random.Random(6455)
 
 
 def run_cases(exercise: str, function: Callable, cases: Iterable[Case]) -> CheckResult:

@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterator, List, Optional
 from ..frames import encode_frame_header, length_case, parse_frame_header
 from ..masking import unmask_reference
 from ..opcodes import Opcode
-from . import Case, CheckResult, describe_bytes, run_cases
+from . import Case, CheckResult, describe_bytes, fixed_rng, not_bytes, run_cases
 
 __all__ = [
     "check_payload_length",
@@ -43,31 +43,12 @@ RFC_KEY = bytes.fromhex("37fa213d")
 #: Keys used by the cases: the RFC's, one with zero bytes, one with high bits set everywhere.
 KEYS = (RFC_KEY, bytes.fromhex("00ff0080"), bytes.fromhex("a1b2c3d4"))
 
-_BYTES = (bytes, bytearray)
 
 _HEADER_BYTES = {"7-bit": 2, "16-bit": 4, "64-bit": 10}
 
 
-def _rng() -> random.Random:
-    """A fixed seed: the same cases every run, so a failure can be reproduced."""
-    return random.Random(6455)
-
-
 def _payload(n: int, rng: random.Random) -> bytes:
     return bytes(rng.getrandbits(8) for _ in range(n)) if n < 5000 else rng.randbytes(n)
-
-
-def _not_bytes(result: Any) -> Optional[str]:
-    if isinstance(result, _BYTES):
-        return None
-    if isinstance(result, str):
-        return "your function returned a str; return a bytes object, not text"
-    if isinstance(result, (list, tuple)):
-        return (
-            f"your function returned a {type(result).__name__}; "
-            "turn it into bytes with bytes(...) before returning it"
-        )
-    return f"your function returned {result!r}, which is not bytes"
 
 
 def _about_frame(data: bytes) -> str:
@@ -198,7 +179,7 @@ def _judge_encode_header(opcode: int, length: int, mask: Optional[bytes]) -> Cal
     case = length_case(length)
 
     def judge(result: Any) -> Optional[str]:
-        problem = _not_bytes(result)
+        problem = not_bytes(result)
         if problem:
             return problem
         result = bytes(result)
@@ -340,7 +321,7 @@ def _judge_unmask(data: bytes, key: bytes, offset: int = 0) -> Callable[[Any], O
     expected = unmask_reference(data, key, offset)
 
     def judge(result: Any) -> Optional[str]:
-        problem = _not_bytes(result)
+        problem = not_bytes(result)
         if problem:
             return problem
         result = bytes(result)
@@ -383,7 +364,7 @@ def _unmask_loop_cases() -> Iterator[Case]:
         _judge_unmask(bytes.fromhex("7f9f4d5158"), RFC_KEY),
         hint,
     )
-    rng = _rng()
+    rng = fixed_rng()
     for n in (0, 1, 3, 4, 5, 8, 127, 1000, 4099):
         for key in KEYS:
             data = _payload(n, rng)
@@ -406,7 +387,7 @@ def _unmask_from_cases() -> Iterator[Case]:
         "byte is payload byte offset, so it pairs with the key byte at that position modulo 4, "
         "not with the first key byte."
     )
-    rng = _rng()
+    rng = fixed_rng()
     for offset in range(9):
         for key in KEYS[:2]:
             data = _payload(11, rng)
@@ -451,7 +432,7 @@ def _judge_read_mask_key(frame: bytes) -> Callable[[Any], Optional[str]]:
             )
         if result is None:
             return "your function returned None, but the MASK bit is 1: this frame has a key"
-        problem = _not_bytes(result)
+        problem = not_bytes(result)
         if problem:
             return problem
         result = bytes(result)
@@ -475,7 +456,7 @@ def _read_mask_key_cases() -> Iterator[Case]:
         "field: right after the first 2 bytes for 0–125, after 2 more length bytes for 126, "
         "after 8 more for 127. With the MASK bit at 0 there is no key."
     )
-    rng = _rng()
+    rng = fixed_rng()
     frames = [bytes.fromhex("818537fa213d7f9f4d5158"), bytes.fromhex("8105") + b"Hello"]
     for n, key in (
         (0, KEYS[1]),

@@ -20,10 +20,7 @@ explains a wrong answer in words, without printing the expected bytes.
 
 from __future__ import annotations
 
-import json
-import random
 import struct
-from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from ..connection import close_payload as _close_payload
@@ -32,10 +29,18 @@ from ..errors import ProtocolError
 from ..frames import Frame, parse_frame_header
 from ..masking import unmask
 from ..opcodes import Opcode, close_code_is_valid
-from . import Case, CheckResult, ExerciseFailed, describe_bytes, run_cases
+from ..recording import chromium_capture
+from . import (
+    Case,
+    CheckResult,
+    ExerciseFailed,
+    describe_bytes,
+    fixed_rng,
+    not_bytes,
+    run_cases,
+)
 
 __all__ = [
-    "load_chromium_frames",
     "check_decode_frame",
     "check_shout",
     "check_close_payload",
@@ -43,32 +48,8 @@ __all__ = [
     "check_pong_for",
 ]
 
-#: Recorded by ``tests/capture_browser_frames.py``: what a real Chromium sent to wslearn.serve().
-CHROMIUM_FRAMES = Path(__file__).resolve().parent.parent / "data" / "chromium_frames.json"
-
 RFC_KEY = bytes.fromhex("37fa213d")
-_BYTES = (bytes, bytearray)
 _WAIT = 2.0  # seconds: the longest a check waits for one answer from the live server
-
-
-def _rng() -> random.Random:
-    """A fixed seed: the same cases every run, so a failure can be reproduced."""
-    return random.Random(6455)
-
-
-def _not_bytes(result: Any, what: str = "your function") -> Optional[str]:
-    if isinstance(result, _BYTES):
-        return None
-    if isinstance(result, str):
-        return f"{what} returned a str; return bytes"
-    if isinstance(result, (list, tuple)):
-        return f"{what} returned a {type(result).__name__}; turn it into bytes with bytes(...)"
-    return f"{what} returned {result!r}, which is not bytes"
-
-
-def load_chromium_frames() -> Dict[str, Any]:
-    """The recorded Chromium capture, as a dict (see ``tests/capture_browser_frames.py``)."""
-    return json.loads(CHROMIUM_FRAMES.read_text(encoding="utf-8"))
 
 
 def _filler(n: int) -> bytes:
@@ -82,7 +63,7 @@ def chromium_wire_frames() -> List[Tuple[str, bytes, int, bytes]]:
     The file keeps only the first 64 payload bytes; the rest of each payload is known (the test
     page's filler text, bytes 0..255), so it is put back and masked with the frame's own key.
     """
-    data = load_chromium_frames()
+    data = chromium_capture()
     contents = {
         0: "Hello".encode(),
         1: "Hello, 你好, 👋".encode(),
@@ -161,7 +142,7 @@ def _judge_decode(wire: bytes, opcode: int, payload: bytes) -> Callable[[Any], O
                 "your payload was a str; return the payload as bytes, even for a text frame "
                 "(decoding UTF-8 is the next step, not this one)"
             )
-        problem = _not_bytes(got, "your payload")
+        problem = not_bytes(got, "your payload")
         if problem:
             return problem
         got = bytes(got)
@@ -221,7 +202,7 @@ def _decode_cases() -> Iterator[Case]:
             _judge_decode(wire, opcode, payload),
             hint,
         )
-    rng = _rng()
+    rng = fixed_rng()
     for n in (0, 1, 3, 4, 7, 125, 126, 127, 1000, 65535, 65536, 70001):
         opcode = rng.choice([Opcode.TEXT, Opcode.BINARY, Opcode.CONT])
         key = bytes(rng.getrandbits(8) for _ in range(4))
@@ -424,7 +405,7 @@ def _judge_close_payload(code: int, reason: str) -> Callable[[Any], Optional[str
                 "be sent"
                 + (" (the limit counts UTF-8 bytes, not characters)" if size != len(reason) else "")
             )
-        problem = _not_bytes(result)
+        problem = not_bytes(result)
         if problem:
             return problem
         result = bytes(result)
@@ -563,7 +544,7 @@ def _judge_pong(ping: bytes) -> Callable[[Any], Optional[str]]:
     expected = Frame(Opcode.PONG, payload).serialize()
 
     def judge(result: Any) -> Optional[str]:
-        problem = _not_bytes(result)
+        problem = not_bytes(result)
         if problem:
             return problem
         result = bytes(result)
@@ -603,7 +584,7 @@ def check_pong_for(function: Callable) -> CheckResult:
         "no key; its first byte holds FIN=1 and opcode 0xA, and a control frame's payload "
         "always fits the 7-bit length (§5.5)."
     )
-    rng = _rng()
+    rng = fixed_rng()
     pings = [
         ('the RFC\'s "Hello" ping, masked', Frame(Opcode.PING, b"Hello").serialize(RFC_KEY)),
         ("an empty ping", Frame(Opcode.PING, b"").serialize(bytes.fromhex("a1b2c3d4"))),
