@@ -67,3 +67,21 @@ def test_describe_bytes_shortens_long_data():
     assert describe_bytes(b"") == "b'' (0 bytes)"
     assert describe_bytes(bytes(20)).endswith("… (20 bytes)")
     assert describe_bytes("text") == "'text'"
+
+
+def test_a_right_answer_worth_a_remark_is_noted_under_the_tick():
+    def judge(result):
+        return None if result == 4 else f"you returned {result!r}"
+
+    def note(result):
+        return "a float is fine too, the library returns an int" if type(result) is float else None
+
+    cases = [Case("x = 2", (2,), judge, "multiply", note=note)]
+    assert run_cases("double", lambda x: 2.0 * x, cases).notes == (
+        "for x = 2, a float is fine too, the library returns an int.",
+    )
+    assert repr(run_cases("double", lambda x: 2.0 * x, cases)) == (
+        "✓ double: all 1 cases pass\n"
+        "  Note: for x = 2, a float is fine too, the library returns an int."
+    )
+    assert run_cases("double", double, cases).notes == ()

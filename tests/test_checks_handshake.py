@@ -15,6 +15,7 @@ import wslearn
 from wslearn import GUID, HandshakeError, accept_key, accept_response, parse_request
 from wslearn.checks import CheckResult, ExerciseFailed
 from wslearn.checks.handshake import (
+    RequestVariant,
     check_accept_key,
     check_build_101,
     check_has_token,
@@ -269,14 +270,85 @@ def test_status_for_plain_comparison_of_connection_fails_on_firefox() -> None:
     assert "token" in error.hint
 
 
-def test_status_for_wrong_version_status_is_told_426() -> None:
+def test_status_for_an_unknown_version_may_get_400_as_in_rfc_6455_section_4_4() -> None:
     def version_400(data: bytes) -> int:
         status = status_for(data)
         return 400 if status == 426 and b"Upgrade: websocket" in data else status
 
-    error = failure(check_status_for, version_400)
-    assert "Version" in error.problem
-    assert "426" in error.hint
+    result = check_status_for(version_400)
+    assert any("'Sec-WebSocket-Version: 8'" in note and "§4.4" in note for note in result.notes)
+
+
+def test_status_for_a_wrong_status_for_an_unknown_version_names_both_allowed_ones() -> None:
+    def version_505(data: bytes) -> int:
+        status = status_for(data)
+        return 505 if status == 426 and b"Upgrade: websocket" in data else status
+
+    error = failure(check_status_for, version_505)
+    assert "Version" in error.problem and "returned 505" in error.problem
+    assert "426" in error.hint and "400" in error.hint
+
+
+def without_upgrade(status: int) -> Callable[[bytes], int]:
+    """A right status_for, except that a request without an Upgrade header gets ``status``."""
+
+    def answer(data: bytes) -> int:
+        return status if "upgrade" not in parse_headers(data) else status_for(data)
+
+    return answer
+
+
+def test_status_for_400_for_a_missing_upgrade_header_passes_and_says_why() -> None:
+    result = check_status_for(without_upgrade(400))
+    (note,) = result.notes
+    assert note.startswith("for a request without an Upgrade header")
+    assert "you answered 400 and wslearn answers 426: both follow the RFCs" in note
+    assert "RFC 6455 §4.2.1" in note and "RFC 7231 §6.5.15" in note
+    assert repr(result).splitlines()[1] == f"  Note: {note}"
+
+
+def test_status_for_the_library_answer_brings_no_note() -> None:
+    assert check_status_for(without_upgrade(426)).notes == ()
+    assert repr(check_status_for(library_status_for)).count("\n") == 0
+
+
+@pytest.mark.parametrize("status", [101, 200, 404, 403])
+def test_status_for_a_missing_upgrade_header_must_still_be_refused_rightly(status: int) -> None:
+    error = failure(check_status_for, without_upgrade(status))
+    assert "without an Upgrade header" in error.problem
+    assert f"returned {status}" in error.problem
+    assert "400" in error.hint and "426" in error.hint
+    if status < 400:
+        assert "must be refused" in error.problem
+
+
+def only_for(variant: RequestVariant, status: int) -> Callable[[bytes], int]:
+    """The library's answers, except ``status`` for ``variant``'s request."""
+
+    def answer(data: bytes) -> int:
+        return status if data == variant.data else library_status_for(data)
+
+    return answer
+
+
+@pytest.mark.parametrize("variant", request_variants(), ids=lambda v: v.about[:40])
+def test_status_for_every_status_the_rfcs_allow_passes_and_no_other(
+    variant: RequestVariant,
+) -> None:
+    assert library_status_for(variant.data) in variant.allowed
+    for status in variant.allowed:
+        result = check_status_for(only_for(variant, status))
+        assert len(result.notes) == (status != library_status_for(variant.data))
+    for status in {101, 200, 400, 405, 426, 431, 500} - set(variant.allowed):
+        error = failure(check_status_for, only_for(variant, status))
+        assert error.problem.startswith(f"for {variant.about}, your function returned {status}")
+
+
+def test_status_for_answering_400_to_every_refusal_passes_with_a_note_for_each_choice() -> None:
+    result = check_status_for(lambda data: 101 if library_status_for(data) == 101 else 400)
+    chosen = {v.about for v in request_variants() if library_status_for(v.data) not in (101, 400)}
+    assert len(result.notes) == len(chosen) > 0
+    assert all(any(note.startswith(f"for {about},") for note in result.notes) for about in chosen)
 
 
 def test_status_for_unchecked_key_length_is_told_to_count() -> None:
@@ -293,7 +365,7 @@ def test_status_for_must_return_an_int() -> None:
 
 
 def test_request_variants_cover_every_status_once_wrong() -> None:
-    statuses = {library_status_for(data) for _, data, _ in request_variants()}
+    statuses = {library_status_for(variant.data) for variant in request_variants()}
     assert statuses == {101, 400, 405, 426, 431}
 
 
@@ -499,6 +571,6 @@ def test_every_message_and_hint_is_a_sentence_in_words(
 
 
 def test_refusals_cite_where_426_comes_from() -> None:
-    hints = {about: hint for about, _, hint in request_variants()}
+    hints = {variant.about: variant.hint for variant in request_variants()}
     assert "RFC 7231 §6.5.15" in hints["a request without an Upgrade header (a plain HTTP GET)"]
     assert "§4.2.2" in hints["'Sec-WebSocket-Version: 8' (an old draft)"]

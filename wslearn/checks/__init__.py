@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import random
 import traceback
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Callable, Iterable, List, Optional, Tuple
 
 __all__ = [
     "ExerciseFailed",
@@ -69,9 +69,13 @@ class CheckResult:
 
     exercise: str
     cases: int
+    #: Remarks on right answers worth a second look (one that differs from the library's, say).
+    notes: Tuple[str, ...] = ()
 
     def __repr__(self) -> str:
-        return f"✓ {self.exercise}: all {self.cases} cases pass"
+        lines = [f"✓ {self.exercise}: all {self.cases} cases pass"]
+        lines += [f"  Note: {note}" for note in self.notes]
+        return "\n".join(lines)
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(repr(self))
@@ -82,7 +86,9 @@ class Case:
     """One case: ``args`` to call with, and ``judge(result)`` returning None or a problem.
 
     ``about`` describes the input in words ("a 126-byte payload"), used in messages.
-    ``hint`` is shown when this case fails.
+    ``hint`` is shown when this case fails. ``note(result)``, if given, is asked about a
+    result the judge accepted: a text it returns is shown under the ✓ line, for a right
+    answer that is not the one the library gives.
     """
 
     about: str
@@ -90,6 +96,7 @@ class Case:
     judge: Callable[[Any], Optional[str]]
     hint: str = ""
     kwargs: dict = dataclasses.field(default_factory=dict)
+    note: Optional[Callable[[Any], Optional[str]]] = None
 
 
 def describe_bytes(data: Any, limit: int = 16) -> str:
@@ -131,6 +138,7 @@ def run_cases(exercise: str, function: Callable, cases: Iterable[Case]) -> Check
     if not callable(function):
         raise ExerciseFailed(exercise, f"expected a function, got {type(function).__name__}")
     count = 0
+    notes: List[str] = []
     for case in cases:
         count += 1
         try:
@@ -152,4 +160,7 @@ def run_cases(exercise: str, function: Callable, cases: Iterable[Case]) -> Check
         problem = case.judge(result)
         if problem:
             raise ExerciseFailed(exercise, f"for {case.about}, {problem}", case.hint)
-    return CheckResult(exercise, count)
+        remark = case.note(result) if case.note is not None else None
+        if remark:
+            notes.append(sentence(f"for {case.about}, {remark}"))
+    return CheckResult(exercise, count, tuple(notes))

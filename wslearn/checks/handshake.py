@@ -12,7 +12,10 @@ Every check runs the learner's function on real handshakes (the RFC 6455 §1.3 e
 Chromium and Firefox send, what Jupyter's proxy forwards) and on deliberately broken ones. The
 right answer always comes from the library (:func:`wslearn.parse_request`,
 :func:`wslearn.validate_request`, :func:`wslearn.accept_key`, :func:`wslearn.check_response`),
-never from a second copy of the rules. At the first wrong case a check raises
+never from a second copy of the rules. Where the RFCs allow more than one refusal for a request
+(400 or 426 for a plain GET), ``status_for`` accepts each of them, says why under the ✓ line when
+the learner's differs from the library's, and a test keeps the library's answer among them. At
+the first wrong case a check raises
 :class:`~wslearn.checks.ExerciseFailed` naming the input and what came back, with a hint about
 the rule — and, where a well-known mistake explains the wrong value (a hex digest, a missing GUID,
 an HMAC, a case-sensitive lookup), a hint about that mistake. It never prints the expected value.
@@ -24,7 +27,7 @@ import base64
 import hashlib
 import hmac
 import random
-from typing import Any, Callable, Dict, List, NoReturn, Optional, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, NoReturn, Optional, Tuple
 
 from ..errors import HandshakeError
 from ..handshake import (
@@ -36,7 +39,7 @@ from ..handshake import (
     parse_response,
     validate_request,
 )
-from . import Case, CheckResult, ExerciseFailed, describe_bytes, run_cases
+from . import Case, CheckResult, ExerciseFailed, describe_bytes, run_cases, sentence
 
 __all__ = [
     "check_parse_headers",
@@ -45,6 +48,7 @@ __all__ = [
     "check_accept_key",
     "check_build_101",
     "request_variants",
+    "RequestVariant",
 ]
 
 RFC_KEY = "dGhlIHNhbXBsZSBub25jZQ=="
@@ -284,145 +288,208 @@ def _library_status(data: bytes) -> int:
     return 101
 
 
-def request_variants() -> List[Tuple[str, bytes, str]]:
-    """Requests with at most one thing wrong: ``(about, bytes, hint)`` for each.
+class RequestVariant(NamedTuple):
+    """A request with at most one thing wrong, and the statuses the RFCs allow for it."""
 
-    Notebook 01 shows the status :func:`wslearn.validate_request` gives each one; the
-    ``status_for`` check uses them as its cases.
+    about: str
+    data: bytes
+    hint: str
+    #: Every status the RFCs allow as the answer (wslearn's own answer is one of them).
+    allowed: Tuple[int, ...] = (101,)
+
+
+# RFC 6455 §4.2.1: a request that is not a valid handshake gets "an appropriate error code
+# (such as 400 Bad Request)". Where a more precise status exists, it is allowed beside 400.
+_PLAIN_GET = (400, 426)
+
+
+def request_variants() -> List[RequestVariant]:
+    """Requests with at most one thing wrong: ``(about, data, hint, allowed)`` for each.
+
+    Notebook 01 shows the status :func:`wslearn.validate_request` gives each one, and the
+    others the RFCs allow; the ``status_for`` check uses them as its cases.
     """
     long_value = "x" * 9000
     return [
-        (
+        RequestVariant(
             "the RFC 6455 example request",
             _request(_BASE),
             "a request that follows every rule of RFC 6455 §4.2.1 is accepted: the server answers "
             "'101 Switching Protocols'",
         ),
-        ("Chromium's handshake", _CHROMIUM, "this is what a real browser sends; it is valid"),
-        (
+        RequestVariant(
+            "Chromium's handshake", _CHROMIUM, "this is what a real browser sends; it is valid"
+        ),
+        RequestVariant(
             "Firefox's handshake ('Connection: keep-alive, Upgrade')",
             _request(_replace("Connection", "Connection: keep-alive, Upgrade")),
             "Connection holds a comma-separated list of tokens: look for the token 'upgrade' in "
             "it, not for the whole value",
         ),
-        (
+        RequestVariant(
             "a request whose header names were re-cased by a proxy ('Sec-Websocket-Key')",
             _request([_recase(line) for line in _BASE]),
             "header names are case-insensitive (RFC 7230 §3.2): look them up whatever their case",
         ),
-        (
+        RequestVariant(
             "'UPGRADE: WebSocket' in capitals",
             _request(_replace("Upgrade", "UPGRADE: WebSocket")),
             "both the header name and the token 'websocket' are compared without regard to case",
         ),
-        (
+        RequestVariant(
             "a POST request",
             _request(["POST /chat HTTP/1.1"] + _BASE[1:]),
-            "the handshake must be a GET (RFC 6455 §4.1); another method gets "
-            "'405 Method Not Allowed'",
+            "the handshake must be a GET (RFC 6455 §4.1). '405 Method Not Allowed' names the "
+            "problem exactly (RFC 7231 §6.5.5); the '400 Bad Request' of RFC 6455 §4.2.1 is "
+            "right too",
+            (400, 405),
         ),
-        (
+        RequestVariant(
             "a request without an Upgrade header (a plain HTTP GET)",
             _request(_replace("Upgrade", None)),
-            "a plain GET to a WebSocket endpoint is told to switch protocols: '426 Upgrade "
-            "Required' (RFC 7231 §6.5.15; RFC 6455 §4.2.1 would also allow a 400)",
+            "a plain GET is not a WebSocket handshake, so it is refused. RFC 6455 §4.2.1 asks for "
+            "an error such as '400 Bad Request'; '426 Upgrade Required' (RFC 7231 §6.5.15) is "
+            "right too, and also tells the client which protocol to switch to",
+            _PLAIN_GET,
         ),
-        (
+        RequestVariant(
             "'Upgrade: h2c' instead of websocket",
             _request(_replace("Upgrade", "Upgrade: h2c")),
-            "an Upgrade that does not name websocket gets '426 Upgrade Required' (RFC 7231 "
+            "an Upgrade that does not name websocket is not a WebSocket handshake: '400 Bad "
+            "Request' (RFC 6455 §4.2.1) or '426 Upgrade Required' naming websocket (RFC 7231 "
             "§6.5.15)",
+            _PLAIN_GET,
         ),
-        (
+        RequestVariant(
             "'Connection: keep-alive' without the upgrade token",
             _request(_replace("Connection", "Connection: keep-alive")),
-            "Connection must contain the token 'upgrade'; without it the request is malformed: "
-            "'400 Bad Request'",
+            "Connection must contain the token 'upgrade' (RFC 6455 §4.2.1, RFC 7230 §6.7); "
+            "without it this is no upgrade request. '400 Bad Request' is RFC 6455's example; "
+            "'426 Upgrade Required', which tells the client to upgrade properly, is right too",
+            _PLAIN_GET,
         ),
-        (
+        RequestVariant(
             "a request without a Host header",
             _request(_replace("Host", None)),
-            "RFC 6455 §4.1 requires a Host header; a request without it is a '400 Bad Request'",
+            "RFC 6455 §4.1 requires a Host header; a request without it is a '400 Bad Request' "
+            "(RFC 7230 §5.4)",
+            (400,),
         ),
-        (
+        RequestVariant(
             "'Sec-WebSocket-Version: 8' (an old draft)",
             _request(_replace("Sec-WebSocket-Version", "Sec-WebSocket-Version: 8")),
-            "only version 13 is RFC 6455; any other version is answered '426 Upgrade Required' "
-            "(with 'Sec-WebSocket-Version: 13', RFC 6455 §4.2.2, §4.4)",
+            "only version 13 is RFC 6455. §4.2.2 suggests '426 Upgrade Required' and the example "
+            "of §4.4 answers '400 Bad Request'; either answer lists the versions the server "
+            "speaks in a Sec-WebSocket-Version header",
+            _PLAIN_GET,
         ),
-        (
+        RequestVariant(
             "a request without Sec-WebSocket-Version",
             _request(_replace("Sec-WebSocket-Version", None)),
             "a missing version is not version 13 either: it gets the same answer as an unknown "
             "version (RFC 6455 §4.2.2, §4.4)",
+            _PLAIN_GET,
         ),
-        (
+        RequestVariant(
             "a request without Sec-WebSocket-Key",
             _request(_replace("Sec-WebSocket-Key", None)),
             "without a key the server cannot compute its answer: '400 Bad Request'",
+            (400,),
         ),
-        (
+        RequestVariant(
             "'Sec-WebSocket-Key: hello'",
             _request(_replace("Sec-WebSocket-Key", "Sec-WebSocket-Key: hello")),
             "the key must be base64 of exactly 16 bytes (RFC 6455 §4.1): decode it and count",
+            (400,),
         ),
-        (
+        RequestVariant(
             "a key that is base64 of 12 bytes",
             _request(_replace("Sec-WebSocket-Key", "Sec-WebSocket-Key: AAECAwQFBgcICQoL")),
             "the key must be base64 of exactly 16 bytes (RFC 6455 §4.1): decode it and count",
+            (400,),
         ),
-        (
+        RequestVariant(
             "a key with its '==' padding cut off",
             _request(_replace("Sec-WebSocket-Key", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ")),
             "a key that is not valid base64 is a '400 Bad Request' (RFC 6455 §4.2.1): decode it "
             "strictly, so that a broken key is refused rather than silently repaired",
+            (400,),
         ),
-        (
+        RequestVariant(
             "a request that sends Sec-WebSocket-Key twice",
             _request(_BASE + [f"Sec-WebSocket-Key: {RFC_KEY}"]),
             "Sec-WebSocket-Key must appear exactly once; twice is a '400 Bad Request'",
+            (400,),
         ),
-        (
+        RequestVariant(
             "an HTTP/1.0 request",
             _request(["GET /chat HTTP/1.0"] + _BASE[1:]),
-            "WebSocket needs HTTP/1.1 or later (RFC 6455 §4.1)",
+            "WebSocket needs HTTP/1.1 or later (RFC 6455 §4.1): an older request is a '400 Bad "
+            "Request'",
+            (400,),
         ),
-        (
+        RequestVariant(
             "a header line without a colon",
             _request(_BASE + ["this line has no colon"]),
             "a header line without a colon is malformed: '400 Bad Request'",
+            (400,),
         ),
-        (
+        RequestVariant(
             "a header line of 9000 bytes",
             _request(_BASE + [f"X-Long: {long_value}"]),
-            "a server limits how much header it reads; too much gets "
-            "'431 Request Header Fields Too Large'",
+            "a server limits how much header it reads. Too much gets '431 Request Header Fields "
+            "Too Large' (RFC 6585 §5), or the plain '400 Bad Request': RFC 7230 §3.2.5 asks for "
+            "an appropriate 4xx status",
+            (400, 431),
         ),
     ]
 
 
-def _judge_status(expected: int) -> Callable[[Any], Optional[str]]:
+def _judge_status(variant: RequestVariant) -> Callable[[Any], Optional[str]]:
     def judge(result: Any) -> Optional[str]:
         if isinstance(result, bool) or not isinstance(result, int):
             return f"your function returned {result!r}; it should return an HTTP status (an int)"
-        if result == 200 and expected == 101:
-            return "your function returned 200"
-        if result != expected:
-            return f"your function returned {result}"
-        return None
+        if result in variant.allowed:
+            return None
+        if variant.allowed == (101,):
+            return f"your function returned {result}, but this request is a valid handshake"
+        if result < 400:
+            return f"your function returned {result}, but this request must be refused"
+        return f"your function returned {result}"
 
     return judge
+
+
+def _note_status(variant: RequestVariant) -> Callable[[Any], Optional[str]]:
+    library = _library_status(variant.data)
+
+    def note(result: Any) -> Optional[str]:
+        if result == library:
+            return None
+        return (
+            f"you answered {result} and wslearn answers {library}: both follow the RFCs. "
+            f"{sentence(variant.hint[0].upper() + variant.hint[1:])}"
+        )
+
+    return note
 
 
 def check_status_for(status_for: Callable[[bytes], int]) -> CheckResult:
     """Check ``status_for(data) -> int``: 101 for a valid request, else the refusal's status.
 
-    Each case has at most one thing wrong; the expected status is what
-    :func:`wslearn.parse_request` and :func:`wslearn.validate_request` decide.
+    Each case has at most one thing wrong. Where the RFCs allow more than one refusal (400 or
+    426 for a plain GET, say), every one of them passes, and an answer other than
+    :func:`wslearn.validate_request`'s is shown under the ✓ line with the reason both are right.
     """
     cases = [
-        Case(about, (data,), _judge_status(_library_status(data)), hint)
-        for about, data, hint in request_variants()
+        Case(
+            variant.about,
+            (variant.data,),
+            _judge_status(variant),
+            variant.hint,
+            note=_note_status(variant),
+        )
+        for variant in request_variants()
     ]
     return run_cases("status_for", status_for, cases)
 
