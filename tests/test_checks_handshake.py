@@ -430,6 +430,19 @@ def test_accept_key_hard_coded_rfc_answer_fails_on_random_keys() -> None:
     assert "RFC" not in error.problem  # the RFC key passes; a random one fails
 
 
+def test_accept_key_that_computes_from_the_examples_variables_is_told_to_use_its_argument() -> None:
+    # Section 1's cells, pasted into the function: every key gets the example's answer.
+    joined = "dGhlIHNhbXBsZSBub25jZQ==" + GUID
+
+    def pasted(key: str) -> str:
+        digest = hashlib.sha1(joined.encode("ascii")).digest()
+        return base64.b64encode(digest).decode("ascii")
+
+    error = failure(check_accept_key, pasted)
+    assert "the same value as for another key" in error.problem
+    assert "argument" in error.hint and "joined" in error.hint
+
+
 def test_accept_key_messages_never_reveal_the_expected_value() -> None:
     for wrong in (
         lambda key: key,
@@ -441,6 +454,36 @@ def test_accept_key_messages_never_reveal_the_expected_value() -> None:
 
 
 # ------------------------------------------------------------------ build_101 mistakes
+
+
+def tutorial_101(key: str, *, crlf: bool = False, blank: bool = False, digest: bool = False):
+    """An old tutorial's 101 with its three bugs, each fixed on request, and harmless oddities."""
+    joined = (key + GUID).encode()
+    raw = hashlib.sha1(joined).digest() if digest else hashlib.sha1(joined).hexdigest().encode()
+    end = "\r\n" if crlf else "\n"
+    lines = [
+        "HTTP/1.1 101 Web Socket Protocol Handshake",
+        "Upgrade: WebSocket",
+        "Connection: Upgrade",
+        "WebSocket-Location: ws://localhost:8765/",
+        f"Sec-WebSocket-Accept: {_b64(raw)}",
+    ]
+    return (end.join(lines) + end + (end if blank else "")).encode()
+
+
+def test_build_101_an_old_tutorials_bugs_are_named_one_at_a_time() -> None:
+    error = failure(check_build_101, tutorial_101)
+    assert "bare line feed" in error.problem and "blank line" in error.problem
+    assert "CRLF" in error.hint
+    error = failure(check_build_101, lambda key: tutorial_101(key, blank=True))
+    assert "bare line feed" in error.problem
+    error = failure(check_build_101, lambda key: tutorial_101(key, crlf=True))
+    assert "never ends its head with a blank line" in error.problem
+    error = failure(check_build_101, lambda key: tutorial_101(key, crlf=True, blank=True))
+    assert "does not match this key" in error.problem
+    assert "hex string of the digest" in error.hint and "20 raw bytes" in error.hint
+    fixed = check_build_101(lambda key: tutorial_101(key, crlf=True, blank=True, digest=True))
+    assert fixed.cases == 5  # the reason phrase, the capitals and WebSocket-Location are harmless
 
 
 def test_build_101_missing_blank_line_is_named() -> None:

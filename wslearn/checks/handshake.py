@@ -577,6 +577,15 @@ def _judge_accept(key: str) -> Callable[[Any], Optional[str]]:
             return f"your function returned {type(result).__name__}; it should return a str"
         if result == expected:
             return None
+        if key != RFC_KEY and result == accept_key(RFC_KEY):
+            raise _failed(
+                "accept_key",
+                f"for {about}, your function returned {result!r}, the same value as for another "
+                "key",
+                "that is the accept value of the RFC's example key: the answer must change with "
+                "the key. Compute it from the function's argument, not from a variable of the "
+                "cells above (such as joined, digest or RFC_KEY), which all hold the example",
+            )
         for wrong, hint in _known_mistakes(key):
             if result == wrong:
                 raise _failed("accept_key", f"for {about}, your function returned {result!r}", hint)
@@ -642,7 +651,15 @@ def _judge_101(key: str) -> Callable[[Any], Optional[str]]:
                 "(RFC 6455 §4.2.2)",
             )
         if b"\r\n\r\n" not in data:
-            if data.endswith(b"\r\n") or b"\n\n" in data or data.endswith(b"\n"):
+            if b"\n" in data.replace(b"\r\n", b""):
+                fail(
+                    "the response's lines end with a bare line feed, so its head never ends "
+                    "with the blank line a client looks for",
+                    "HTTP lines end with CRLF, a carriage return then a line feed (\\r\\n), "
+                    "and the head ends with one more, empty line, so the response ends with "
+                    "\\r\\n\\r\\n (RFC 7230 §3)",
+                )
+            if data.endswith(b"\r\n"):
                 fail(
                     "the response never ends its head with a blank line",
                     "every line ends with CRLF (\\r\\n), and the head ends with one more, empty "
@@ -692,9 +709,12 @@ def _judge_101(key: str) -> Callable[[Any], Optional[str]]:
                 "the 101 proves the server read this key: it carries Sec-WebSocket-Accept",
             )
         if accept[0] != accept_key(key):
+            known = [hint for wrong, hint in _known_mistakes(key) if wrong == accept[0]]
             fail(
                 f"Sec-WebSocket-Accept is {accept[0]!r}, which does not match this key",
-                "compute it from the key you were given, with your accept_key or "
+                known[0]
+                if known
+                else "compute it from the key you were given, as in Exercise 1 or with "
                 "wslearn.accept_key — never a fixed value",
             )
         try:
