@@ -49,7 +49,7 @@ def frames():
 def test_table_rows_show_every_header_field(frames):
     rows = frames_table(frames).rows
     assert [r["#"] for r in rows] == ["1", "2", "3", "4"]
-    assert [r["time"] for r in rows] == ["0.0", "12.5", "20.0", "30.0"]
+    assert [r["time (ms)"] for r in rows] == ["0.0", "12.5", "20.0", "30.0"]
     assert [r["length case"] for r in rows] == ["7-bit", "16-bit", "64-bit", "7-bit"]
     assert [r["length"] for r in rows] == ["5", "200", "70000", "5"]
     assert [r["opcode"] for r in rows] == ["TEXT 0x1", "BINARY 0x2", "TEXT 0x1", "CLOSE 0x8"]
@@ -138,6 +138,18 @@ def test_a_recorder_or_a_server_can_be_passed_and_its_drops_are_read(frames):
         assert "2 older frames were dropped" in table.caption
 
 
+def test_the_time_column_says_its_unit_wherever_it_is_shown(frames):
+    # Records keep seconds; the table shows milliseconds since the first frame, and says so.
+    table = frames_table(frames)
+    (column,) = [c for c in COLUMNS if c.startswith("time")]
+    assert column == "time (ms)"
+    assert "time (ms)" in str(table).splitlines()[0]
+    assert ">time (ms)</th>" in table._repr_html_()
+    assert [r[column] for r in frames_table(frames[1:]).rows] == ["0.0", "7.5", "17.5"]
+    for doc in (frames_table.__doc__, LiveView.__doc__):
+        assert "``time (ms)``" in doc and "milliseconds" in doc
+
+
 def test_columns_selects_and_orders_and_rejects_unknown_names(frames):
     table = frames_table(frames, columns=["opcode", "#"])
     assert list(table.rows[0]) == ["opcode", "#"]
@@ -150,7 +162,7 @@ def test_columns_selects_and_orders_and_rejects_unknown_names(frames):
 def test_plain_text_table_has_aligned_columns(frames):
     lines = str(frames_table(frames)).splitlines()
     header, rule, *body = lines
-    assert header.split()[:3] == ["#", "time", "conn"]
+    assert header.split()[:4] == ["#", "time", "(ms)", "conn"]
     start = header.index("length case")
     assert all(
         line[start:].startswith(case)
@@ -353,6 +365,15 @@ def test_live_view_refresh_shows_a_new_frame(widgets, frames):
     assert view.table.value != before
     assert "second &lt;b&gt;" in view.table.value
     assert "2 frames from 2 connections, 0 dropped" in view.status.value
+
+
+def test_live_view_table_shows_the_time_in_milliseconds(widgets, frames):
+    recorder = Recorder()
+    for frame in frames[:2]:
+        recorder.add_frame(frame)
+    view = LiveView(recorder, start=False)
+    assert ">time (ms)</th>" in view.table.value
+    assert ">12.5</td>" in view.table.value
 
 
 def test_live_view_thread_picks_up_frames_then_stops(widgets, frames):

@@ -43,9 +43,10 @@ __all__ = [
 ]
 
 #: The columns of :func:`frames_table`, in order; pass a subset as ``columns=``.
+#: ``time (ms)`` counts milliseconds from the first frame given to :func:`frames_table`.
 COLUMNS: Tuple[str, ...] = (
     "#",
-    "time",
+    "time (ms)",
     "conn",
     "dir",
     "FIN",
@@ -287,7 +288,7 @@ def frames_table(
     The columns follow RFC 6455 §5.2: FIN, the three RSV bits, the opcode (name
     and hex), MASK and the masking key, the payload length with the case that
     encoded it (7-bit, 16-bit after a 126, 64-bit after a 127), and the header's
-    bytes in hex. ``time`` is in milliseconds since the first frame given;
+    bytes in hex. ``time (ms)`` is in milliseconds since the first frame given;
     ``#`` counts frames from the first one recorded, dropped ones included, so
     numbers stay put while old frames scroll away.
 
@@ -330,7 +331,7 @@ def frames_table(
         arrow, title = _DIRECTIONS.get(r.direction, (r.direction, ""))
         full = {
             "#": str(dropped + index + 1),
-            "time": f"{(r.time - t0) * 1000:.1f}",
+            "time (ms)": f"{(r.time - t0) * 1000:.1f}",
             "conn": str(r.connection),
             "dir": arrow,
             "FIN": str(int(r.fin)),
@@ -711,7 +712,8 @@ class LiveView:
 
     ``source`` is a :class:`~wslearn.recording.Recorder` or a server (anything
     with ``.recorder``). The view holds a status line and a
-    :func:`frames_table` of the last ``limit`` frames. A daemon thread checks
+    :func:`frames_table` of the last ``limit`` frames (its ``time (ms)`` column counts
+    milliseconds from the first of the frames the recorder holds). A daemon thread checks
     ``recorder.version`` every ``interval`` seconds and redraws only when it
     changed, so an idle server costs nothing but a number comparison.
 
