@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from pathlib import Path
 from typing import List
 
@@ -17,6 +18,8 @@ from wslearn.classroom import cell_source
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+INDEX = ROOT / "notebooks" / "00_index.ipynb"
+COURSE = [path for path in NOTEBOOKS if path != INDEX]
 DATA_FILES = sorted(p.name for p in (ROOT / "wslearn" / "data").iterdir() if p.is_file())
 
 
@@ -67,3 +70,66 @@ def test_the_notebooks_that_show_the_chromium_capture_load_it_through_the_librar
         and node.func.attr == "chromium_capture"
     }
     assert {"05_live_server", "06_talking_back_and_closing"} <= calling
+
+
+# ---------------------------------------------------------------- the index's claims
+
+_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
+
+
+def _size_claim() -> str:
+    (text,) = [
+        cell_source(cell)
+        for cell in load(INDEX)["cells"]
+        if cell["cell_type"] == "markdown" and "How long it takes" in cell_source(cell)
+    ]
+    return " ".join(text.split())
+
+
+def _claimed_range(pattern: str) -> List[int]:
+    match = re.search(pattern, _size_claim())
+    assert match, f"the index no longer says /{pattern}/: update this test with it"
+    return [int(number.replace(",", "")) for number in match.groups()]
+
+
+def _stated_honestly(what: str, claimed: List[int], measured: List[int]) -> None:
+    """The claim covers every notebook, and is no more than 10% looser than the facts."""
+    low, high = claimed
+    fewest, most = min(measured), max(measured)
+    assert low <= fewest and most <= high, (
+        f"{what}: the index says {low}–{high}, but the notebooks have {measured}"
+    )
+    assert low >= 0.9 * fewest and high <= 1.1 * most, (
+        f"{what}: the index says {low}–{high}, but the notebooks have {fewest}–{most}"
+    )
+
+
+def _markdown_words(notebook: dict) -> int:
+    return sum(
+        len(cell_source(c).split()) for c in notebook["cells"] if c["cell_type"] == "markdown"
+    )
+
+
+def test_the_index_states_how_many_cells_each_notebook_has():
+    measured = [len(load(path)["cells"]) for path in COURSE]
+    _stated_honestly("cells", _claimed_range(r"(\d+)–(\d+) cells"), measured)
+
+
+def test_the_index_states_how_many_words_of_text_each_notebook_has():
+    assert "words of its Markdown cells" in _size_claim()  # what is counted, said
+    measured = [_markdown_words(load(path)) for path in COURSE]
+    _stated_honestly("words", _claimed_range(r"([\d,]+)–([\d,]+) words"), measured)
+
+
+def test_the_index_states_how_many_exercises_each_notebook_ends_with():
+    match = re.search(r"\b(\w+) or (\w+) exercises", _size_claim())
+    assert match, "the index no longer says how many exercises: update this test with it"
+    claimed = tuple(_NUMBERS[word] for word in match.groups())
+    counts = [
+        sum(
+            bool(c.get("metadata", {}).get("nbgrader", {}).get("grade"))
+            for c in load(path)["cells"]
+        )
+        for path in COURSE
+    ]
+    assert claimed == (min(counts), max(counts)), f"the notebooks have {counts} exercises"
