@@ -10,12 +10,16 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Dict
 
 import pytest
 
 if TYPE_CHECKING:
+    from learner_envs import LearnerEnv
     from playwright.sync_api import Browser
+
+# The run fails, naming them, if processes the tests started are still alive when it ends.
+pytest_plugins = ["leftovers"]
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -66,3 +70,58 @@ def browser(chromium_path: str) -> Iterator[Browser]:
             chromium.close()
     finally:
         playwright.stop()
+
+
+DEFAULT_TIMEOUT = 300  # seconds, for a test that does not set its own (pytest-timeout)
+
+
+def pytest_collection_modifyitems(items: list) -> None:
+    # Set here rather than in pyproject.toml, whose [tool.pytest.ini_options] also applies to a
+    # teacher's `pytest --nbval` in the course's environment, which has no pytest-timeout.
+    for item in items:
+        if item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(DEFAULT_TIMEOUT))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # Build the learner environments before the first test, outside every test's time limit
+    # (on a new machine pip downloads for minutes), and only if a selected test needs them.
+    if any("learner_envs" in getattr(item, "fixturenames", ()) for item in session.items):
+        import time
+
+        from learner_envs import BuildFailed, build_all
+
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        started = time.monotonic()
+        try:
+            built = build_all()
+        except BuildFailed:
+            return  # reported by the fixture, in each test that needs the environments
+        if reporter is not None:
+            names = ", ".join(f"{name} ({env.prefix.name})" for name, env in built.items())
+            reporter.write_line(
+                f"learner environments ready in {time.monotonic() - started:.0f} s: {names}"
+            )
+
+
+@pytest.fixture(scope="session")
+def learner_envs() -> Dict[str, "LearnerEnv"]:
+    """The README's and Binder's environments (``tests/learner_envs.py``), built once per run."""
+    from learner_envs import BuildFailed, build_all
+
+    try:
+        return build_all()  # already built (pytest_collection_finish): returns at once
+    except BuildFailed as error:
+        pytest.fail(f"a learner environment could not be built:\n{error}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def readme_env(learner_envs: Dict[str, "LearnerEnv"]) -> "LearnerEnv":
+    """Built with exactly README's first install command, in a fresh virtual environment."""
+    return learner_envs["readme"]
+
+
+@pytest.fixture(scope="session")
+def binder_env(learner_envs: Dict[str, "LearnerEnv"]) -> "LearnerEnv":
+    """Built as Binder builds it: binder/requirements.txt, then binder/postBuild."""
+    return learner_envs["binder"]

@@ -31,6 +31,7 @@ import pytest
 from conftest import CHROMIUM_ARGS
 
 if TYPE_CHECKING:
+    from learner_envs import LearnerEnv
     from playwright.sync_api import Browser, Page
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,19 +119,23 @@ def start_lab(
     token: str = TOKEN,
     start_limit: float = START_LIMIT,
     extra_args: Sequence[str] = (),
+    env: Optional["LearnerEnv"] = None,
 ) -> Iterator[Lab]:
     """Run JupyterLab on 127.0.0.1 with ``base_url`` until the ``with`` block ends.
 
     ``home`` holds its isolated config, runtime and IPython directories and its log; the server's
-    root directory is ``root`` (default ``home/root``, created). The kernels import this
-    checkout's ``wslearn`` (``PYTHONPATH``). On exit the kernels are shut down through the API,
-    then the server is terminated (killed if it does not exit in 15 s).
+    root directory is ``root`` (default ``home/root``, created). With ``env`` (a learner's
+    environment, ``tests/learner_envs.py``) JupyterLab and its kernels are that environment's,
+    with nothing of the developers' environment; without it, they are this interpreter's and
+    import this checkout's ``wslearn`` (``PYTHONPATH``). On exit the kernels are shut down
+    through the API, then the server is terminated (killed if it does not exit in 15 s).
     """
     home = Path(home)
     root = Path(root) if root is not None else home / "root"
     root.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    env = dict(os.environ)
+    python = str(env.python) if env is not None else sys.executable
+    learner_env, env = env, (env.environ() if env is not None else dict(os.environ))
     # Isolate settings, workspaces and runtime files; the data dir stays the environment's own,
     # since the anywidget and ipywidgets front-end extensions live in <prefix>/share/jupyter.
     for name, sub in (
@@ -140,10 +145,11 @@ def start_lab(
     ):
         (home / sub).mkdir(exist_ok=True)
         env[name] = str(home / sub)
-    # The kernel imports this checkout's wslearn even if the package is not installed.
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    if learner_env is None:
+        # The kernel imports this checkout's wslearn even if the package is not installed.
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     command = [
-        sys.executable, "-m", "jupyter", "lab",
+        python, "-m", "jupyter", "lab",
         "--no-browser",
         "--ip", "127.0.0.1",
         "--port", str(port),

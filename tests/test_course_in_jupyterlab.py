@@ -1,6 +1,15 @@
-"""Every course notebook runs in a real JupyterLab, through its own Run All, in both scenarios.
+"""Every course notebook runs in a real JupyterLab, through its own Run All, where learners run it.
 
-For each scenario (see ``tests/jupyterlab.py``) one JupyterLab server runs for the whole module,
+Two scenarios (see ``tests/labtools.py``), each in the environment a learner has there
+(``tests/learner_envs.py``), never the developers':
+
+* **direct** — a laptop: JupyterLab and its kernels from the environment README's first command
+  builds, the page on 127.0.0.1, the widget straight to the kernel's server;
+* **proxy** — Binder: JupyterLab and its kernels from the environment built as Binder builds it
+  (``binder/requirements.txt``, then ``binder/postBuild``), a non-root base URL, the page on
+  another host name, the widget through jupyter-server-proxy at ``<base url>proxy/<port>/``.
+
+For each scenario one JupyterLab server runs for the whole module,
 with the course's ``notebooks/`` copied into its root (same names, so relative links work) and
 their stored outputs and execution counts removed: whatever the test then sees, this run made.
 For each notebook ``notebooks/[0-9][0-9]_*.ipynb`` (found at collection time) headless Chromium
@@ -41,6 +50,7 @@ from labtools import (
     start_lab,
     wait_until_executed,
 )
+from learner_envs import LearnerEnv
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -113,28 +123,46 @@ def _stripped_copy(source: Path, destination: Path) -> None:
 class CourseLab:
     scenario: Scenario
     lab: Lab
+    source: Path  # the notebooks/ folder of the learner's copy of the repository
+    #: Notebooks whose in-page widget reached the kernel's server (checked by _browser_check).
+    reached: List[str] = dataclasses.field(default_factory=list)
+    ran: List[str] = dataclasses.field(default_factory=list)
 
     def prepare(self, name: str) -> str:
         """Copy ``notebooks/<name>`` (stripped) into the lab's root; its path there."""
         destination = self.lab.root / "notebooks" / name
-        _stripped_copy(ROOT / "notebooks" / name, destination)
+        _stripped_copy(self.source / name, destination)
         return f"notebooks/{name}"
+
+
+#: Which learner's environment runs JupyterLab in each scenario.
+ENVIRONMENT = {"direct": "readme", "proxy": "binder"}
 
 
 @pytest.fixture(scope="module", params=list(SCENARIOS))
 def course_lab(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    learner_envs: Dict[str, LearnerEnv],
 ) -> Iterator[CourseLab]:
     """One JupyterLab per scenario, with the course's notebooks/ folder in its root."""
     scenario = SCENARIOS[request.param]
     home = tmp_path_factory.mktemp(f"course-{scenario.name}")
-    with start_lab(home, scenario.base_url) as lab:
+    env = learner_envs[ENVIRONMENT[scenario.name]]
+    source = env.course / "notebooks"
+    with start_lab(home, scenario.base_url, env=env) as lab:
         # Everything next to the notebooks (pictures, links), without the notebooks themselves:
         # each test copies its own, freshly stripped.
-        shutil.copytree(
-            ROOT / "notebooks", lab.root / "notebooks", ignore=shutil.ignore_patterns("*.ipynb")
+        shutil.copytree(source, lab.root / "notebooks", ignore=shutil.ignore_patterns("*.ipynb"))
+        course = CourseLab(scenario, lab, source)
+        yield course
+    if sorted(course.ran) == NOTEBOOKS and not course.reached:
+        pytest.fail(
+            f"{scenario.name} scenario: no notebook's in-page browser client reached the "
+            f"kernel's server (via_proxy={scenario.via_proxy}); the course must show a real "
+            "browser's frames",
+            pytrace=False,
         )
-        yield CourseLab(scenario, lab)
 
 
 @pytest.fixture(scope="module")
@@ -272,7 +300,11 @@ def test_notebook_runs_in_jupyterlab(
             record = json.loads(out.read_text())
             shows_widget = page.locator(".wslearn-bc").count() > 0
             if record["browser_clients"] or shows_widget:
-                problems += _browser_check(record, scenario)
+                missing = _browser_check(record, scenario)
+                problems += missing
+                if not missing:
+                    course_lab.reached.append(notebook)
+        course_lab.ran.append(notebook)
 
         assert not problems, (
             f"{where}: Run All took {elapsed:.1f} s\n\n"

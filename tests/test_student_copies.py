@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from spoilers import spoiler_lines, spoilers_in, spoilers_in_folder
 
 from wslearn.classroom import STUB, make_student_copy, strip_solutions, write_student_copies
 
@@ -93,13 +93,29 @@ def test_student_copies_hold_no_solution_code():
 
 
 @pytest.mark.notebook
-def test_student_copies_run_with_their_unsolved_checks_failing_as_expected():
+def test_no_solution_text_anywhere_in_the_student_copies():
+    """Not in the exercise cells, and not in an explanation that quotes the answer."""
+    problems = spoilers_in_folder(ROOT / "student", ROOT / "notebooks")
+    assert not problems, "solution text in the student copies:\n" + "\n".join(problems)
+
+
+def test_the_spoiler_finder_finds_a_quoted_answer():
+    source = {"cells": [cell(
+        "def f(data):\n    ### BEGIN SOLUTION\n    return bytes(b ^ 1 for b in data)\n"
+        "    ### END SOLUTION\n", solution=True, grade=False)]}  # fmt: skip
+    explained = {"cells": [cell("It is `bytes(b ^ 1  for b in data)`.", "markdown")]}
+    assert spoilers_in(explained, spoiler_lines(source)) == [(0, "bytes(b ^ 1 for b in data)")]
+    assert spoilers_in(make_student_copy(source), spoiler_lines(source)) == []
+
+
+@pytest.mark.notebook
+@pytest.mark.timeout(600)
+def test_student_copies_run_with_their_unsolved_checks_failing_as_expected(readme_env):
+    """nbval-lax over student/, in the environment README's first command builds."""
     assert list((ROOT / "student").glob("*.ipynb")), "no student copies: python -m wslearn student"
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     result = subprocess.run(
         [
-            sys.executable,
+            str(readme_env.python),
             "-m",
             "pytest",
             "--nbval-lax",
@@ -112,8 +128,8 @@ def test_student_copies_run_with_their_unsolved_checks_failing_as_expected():
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=400,
         check=False,
-        env=env,
+        env=readme_env.environ(),
     )
     assert result.returncode == 0, f"{result.stdout[-4000:]}\n{result.stderr[-2000:]}"
