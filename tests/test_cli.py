@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import queue
 import re
@@ -10,11 +9,8 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import List
 
@@ -225,72 +221,6 @@ def test_port_used_by_another_program_exits_1_with_a_clear_message():
     assert "already used by another program" in done.stderr
     assert "Traceback" not in done.stderr
     assert done.stdout == ""
-
-
-def test_lab_command_opens_the_index_notebook():
-    result = subprocess.run(
-        [sys.executable, "-m", "wslearn", "lab", "--print-command", "--no-browser"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    assert result.returncode == 0
-    command = result.stdout.split()
-    assert command[1:4] == ["-m", "jupyter", "lab"]
-    assert command[4].endswith("notebooks/00_index.ipynb") and "--no-browser" in command
-    assert ("--allow-root" in command) == (os.geteuid() == 0)
-
-
-def test_lab_serves_the_course_as_readme_says():
-    port = _free_port()
-    env = dict(os.environ)
-    home = tempfile.mkdtemp()
-    env.update(
-        JUPYTER_CONFIG_DIR=os.path.join(home, "config"),
-        JUPYTER_RUNTIME_DIR=os.path.join(home, "runtime"),
-    )
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "wslearn",
-            "lab",
-            "--no-browser",
-            "--ip",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--ServerApp.port_retries=0",
-            "--IdentityProvider.token=t",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        stdin=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                url = f"http://127.0.0.1:{port}/api/contents/00_index.ipynb?content=0&token=t"
-                with urllib.request.urlopen(url, timeout=2) as response:
-                    info = json.loads(response.read())
-                break
-            except (urllib.error.URLError, OSError):
-                assert proc.poll() is None, "jupyter lab exited"
-                assert time.monotonic() < deadline, "jupyter lab did not answer in 60 s"
-                time.sleep(0.3)
-        assert info["type"] == "notebook" and info["name"] == "00_index.ipynb"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
 
 
 def test_close_timeout_bounds_ctrl_c_when_a_peer_never_answers_the_close():

@@ -58,10 +58,13 @@ def test_binder_has_jupyter_server_proxy() -> None:
     assert "jupyter-server-proxy" in read_requirements(ROOT / "binder" / "requirements.txt")
 
 
-def test_binder_postbuild_installs_the_package() -> None:
+def test_binder_postbuild_installs_the_package_and_the_learners_copy() -> None:
+    # tests/learner_envs.py builds Binder's environment with it and runs the course there.
     post_build = ROOT / "binder" / "postBuild"
     assert os.access(post_build, os.X_OK), "binder/postBuild must be executable"
-    assert "pip install --no-deps -e ." in post_build.read_text(encoding="utf-8")
+    text = post_build.read_text(encoding="utf-8")
+    assert "pip install -e ." in text and "--no-deps" not in text
+    assert "python -m wslearn copy" in text
     assert re.fullmatch(r"python-3\.\d+\s*", (ROOT / "binder" / "runtime.txt").read_text())
 
 
@@ -101,11 +104,10 @@ def test_readme_run_command_installs_and_opens_the_index() -> None:
     run_course = quick_start_commands()[0]
     assert run_course.startswith("python -m pip install -r requirements.txt -e .")
     assert run_course.endswith("&& python -m wslearn lab"), run_course
-    # `python -m wslearn lab` opens the index notebook (tests/test_cli.py starts it for real).
-    from wslearn.__main__ import lab_command
+    # `python -m wslearn lab` opens the learner's index (tests/test_lab.py starts it for real).
+    from wslearn.__main__ import course_folder
 
-    notebook = Path(lab_command([])[4])
-    assert notebook.name == "00_index.ipynb" and notebook.is_file(), notebook
+    assert (course_folder() / "notebooks" / "00_index.ipynb").is_file()
 
 
 def test_readme_test_command_is_what_ci_runs() -> None:

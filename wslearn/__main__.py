@@ -1,4 +1,5 @@
-"""Command line: ``serve`` runs the live server; ``student`` and ``grade`` are for teachers.
+"""Command line: ``lab`` opens the course; ``serve`` runs the live server; ``student`` and
+``grade`` are for teachers.
 
     python -m wslearn serve --port 8080 --max-size 16MiB --handler echo
 
@@ -6,6 +7,8 @@ It serves the test page at ``http://127.0.0.1:8080/``, prints one line per
 frame (``--quiet`` turns that off, e.g. for benchmarks), and stops cleanly on
 Ctrl-C, closing every connection with 1001.
 
+    python -m wslearn lab                           # your copy (my-work/) in JupyterLab
+    python -m wslearn copy                          # only make or complete my-work/
     python -m wslearn student                       # student copies: notebooks/ -> student/
     python -m wslearn grade submissions/ --out report.csv
 
@@ -174,12 +177,37 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument(
         "--quiet", action="store_true", help="print only the table, not the messages"
     )
+    mine = commands.add_parser(
+        "copy",
+        help="make your own copy of the course in my-work/ (exercises without their solutions)",
+        description="Write your own copy of the course's notebooks to my-work/ beside "
+        "notebooks/: every exercise is there for you to solve, its solution one link away "
+        "(a 'Stuck?' cell after each check). Notebooks already in my-work/ are kept: your work "
+        "is never overwritten. Delete one to get a fresh copy of it.",
+    )
+    mine.add_argument(
+        "--course",
+        metavar="DIR",
+        default=None,
+        help="the course folder, holding notebooks/ (default: this folder, else the one "
+        "beside the installed package)",
+    )
     lab = commands.add_parser(
         "lab",
-        help="open the course in JupyterLab, at the index notebook",
-        description="Start JupyterLab on the course's index notebook (notebooks/00_index.ipynb). "
-        "Any further arguments go to 'jupyter lab'. As root (containers, some servers) it adds "
-        "--allow-root, which JupyterLab otherwise requires.",
+        help="open your copy of the course in JupyterLab, at its index notebook",
+        description="Make or complete your copy of the course in my-work/ (as 'copy' does), "
+        "then start JupyterLab on it: the URL it prints opens my-work/00_index.ipynb. "
+        "JupyterLab takes this command's place, so Ctrl-C or SIGTERM stops it. Any further "
+        "arguments go to 'jupyter lab'. As root (containers, some servers) it adds "
+        "--allow-root, which JupyterLab otherwise requires. Teachers: the full notebooks, with "
+        "every solution, are in notebooks/ (jupyter lab notebooks/00_index.ipynb).",
+    )
+    lab.add_argument(
+        "--course",
+        metavar="DIR",
+        default=None,
+        help="the course folder, holding notebooks/ (default: this folder, else the one "
+        "beside the installed package)",
     )
     lab.add_argument(
         "--print-command", action="store_true", help="print the command instead of running it"
@@ -187,29 +215,80 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def lab_command(extra: List[str]) -> List[str]:
-    """The ``jupyter lab`` command that opens the course's index notebook."""
-    here = Path.cwd() / "notebooks" / "00_index.ipynb"
-    beside_package = Path(__file__).resolve().parent.parent / "notebooks" / "00_index.ipynb"
-    index = here if here.exists() else beside_package
-    command = [sys.executable, "-m", "jupyter", "lab", str(index)]
+def course_folder(given: Optional[str] = None) -> Path:
+    """The folder that holds the course's ``notebooks/00_index.ipynb``.
+
+    ``given`` if set; else the current folder if it holds the course (a learner runs the README's
+    command from the repository's root); else the folder beside this package (an editable
+    install from anywhere).
+    """
+    if given is not None:
+        return Path(given).resolve()
+    for folder in (Path.cwd(), Path(__file__).resolve().parent.parent):
+        if (folder / "notebooks" / "00_index.ipynb").is_file():
+            return folder
+    return Path.cwd()
+
+
+def lab_command(course: Path, extra: List[str]) -> List[str]:
+    """The ``jupyter lab`` command that serves ``course`` and opens ``my-work/00_index.ipynb``.
+
+    JupyterLab's root is the course folder (so the "Stuck?" links from ``my-work/`` reach
+    ``notebooks/``), and its default URL — the one it prints and opens — is the learner's index.
+    """
+    from .classroom import WORK_DIR
+
+    command = [
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
+        f"--ServerApp.root_dir={course}",
+        f"--LabApp.default_url=/lab/tree/{WORK_DIR}/00_index.ipynb",
+    ]
     if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in extra:
         command.append("--allow-root")  # JupyterLab refuses to run as root without it
     return command + extra
 
 
-def _lab(args: argparse.Namespace, extra: List[str]) -> int:
-    command = lab_command(extra)
-    if args.print_command:
-        print(" ".join(command))
-        return 0
-    if not Path(command[4]).exists():
+def _copy(course: Path) -> int:
+    from .classroom import WORK_DIR, write_learner_copies
+
+    source = course / "notebooks"
+    if not (source / "00_index.ipynb").is_file():
         print(
-            "wslearn: notebooks/00_index.ipynb not found: run this from the course's folder",
+            f"wslearn: {source / '00_index.ipynb'} not found: run this from the course's folder "
+            "(the one holding notebooks/), or give it with --course",
             file=sys.stderr,
         )
         return 1
-    return subprocess.call(command)
+    done = write_learner_copies(source, course / WORK_DIR)
+    written, kept = len(done["written"]), len(done["kept"])
+    print(
+        f"Your copy of the course: {course / WORK_DIR}/ ({written} notebook(s) written, "
+        f"{kept} of yours kept as they are)",
+        flush=True,
+    )
+    return 0
+
+
+def _lab(args: argparse.Namespace, extra: List[str]) -> int:
+    course = course_folder(args.course)
+    command = lab_command(course, extra)
+    if args.print_command:
+        print(" ".join(command))
+        return 0
+    status = _copy(course)
+    if status:
+        return status
+    if os.name != "posix":  # pragma: no cover - exec does not replace the process on Windows
+        return subprocess.call(command)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # JupyterLab takes this process's place (same PID): SIGTERM, SIGINT and a parent's
+    # terminate() reach it directly, and it stops its kernels as it exits.
+    os.execv(command[0], command)
+    return 0  # pragma: no cover - not reached
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -218,6 +297,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return _lab(args, extra)
     if extra:
         build_parser().error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.command == "copy":
+        return _copy(course_folder(args.course))
     if args.command == "student":
         return _student(args)
     if args.command == "grade":

@@ -20,12 +20,21 @@ What learners hand back is graded by :mod:`wslearn.grading`
 (``python -m wslearn grade``).
 These are the same markers and replacement nbgrader uses, so a teacher who runs
 nbgrader can take the source notebooks as they are.
+
+A learner on their own gets a third kind of copy, their *work copy*
+(:func:`write_learner_copies`, run by ``python -m wslearn lab`` and by Binder's
+``postBuild``): a student copy in ``my-work/``, where after each exercise's
+check a "Stuck?" cell links to that exercise in the full source notebook. The
+solution stays out of view until the learner asks for it, and a notebook that
+is already in ``my-work/`` is never written again, so the learner's work
+survives every re-run.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -33,6 +42,9 @@ from typing import Any, Dict, List, Optional
 __all__ = [
     "make_student_copy",
     "write_student_copies",
+    "make_learner_copy",
+    "write_learner_copies",
+    "WORK_DIR",
     "strip_solutions",
     "is_check_cell",
     "is_solution_cell",
@@ -41,6 +53,12 @@ __all__ = [
 ]
 
 STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
+
+#: Where ``python -m wslearn lab`` (and Binder) put the learner's own copy, beside ``notebooks/``.
+WORK_DIR = "my-work"
+
+#: The tag of the "Stuck?" cells that a learner copy adds after each exercise's check.
+SOLUTION_LINK_TAG = "wslearn-solution-link"
 
 _SOLUTION = re.compile(
     r"^([ \t]*)### BEGIN SOLUTION[^\n]*\n.*?^[ \t]*### END SOLUTION[^\n]*(\n|$)", re.M | re.S
@@ -122,3 +140,76 @@ def write_student_copies(source_dir: Path, out_dir: Path, *, check: bool = False
         names = {p.name for p in source_dir.glob("*.ipynb")}
         changed += [p for p in sorted(out_dir.glob("*.ipynb")) if p.name not in names]
     return changed
+
+
+def heading_anchor(heading: str) -> str:
+    """The fragment JupyterLab gives a Markdown heading: its text, spaces as ``-``.
+
+    ``### Exercise 1: `accept_key` `` becomes ``Exercise-1:-accept_key`` (backticks and
+    asterisks are formatting, not text).
+    """
+    text = heading.lstrip("#").strip()
+    text = re.sub(r"[`*]", "", text)
+    return text.replace(" ", "-")
+
+
+def _solution_link_cell(title: str, href: str, check_id: str) -> Dict[str, Any]:
+    return {
+        "cell_type": "markdown",
+        "id": f"{check_id[:50]}-stuck",
+        "metadata": {"tags": [SOLUTION_LINK_TAG]},
+        "source": (
+            f"**Stuck?** Read the check's message and hint first, and try again. When you want "
+            f"to see a worked solution, it is in the course's full notebook: "
+            f"[{title} — worked solution]({href}) (it opens the notebook with every solution "
+            f"and hidden test; your copy here is not changed)."
+        ),
+    }
+
+
+def make_learner_copy(notebook: Dict[str, Any], solutions: str) -> Dict[str, Any]:
+    """A learner's work copy: the student copy, plus a "Stuck?" link after every check cell.
+
+    ``solutions`` is the link to the full source notebook, relative to where the copy is
+    written (``../notebooks/02_accept_key.ipynb``); each link points at the exercise's heading.
+    """
+    student = make_student_copy(notebook)
+    cells: List[Dict[str, Any]] = []
+    heading = ""
+    for cell in student.get("cells", []):
+        cells.append(cell)
+        if cell.get("cell_type") == "markdown":
+            headings = [line for line in _source(cell).splitlines() if line.startswith("#")]
+            heading = headings[-1] if headings else heading
+        elif is_check_cell(cell):
+            title = heading.lstrip("#").strip() if heading else "this exercise"
+            anchor = f"#{heading_anchor(heading)}" if heading else ""
+            check_id = str(cell.get("id") or f"cell-{len(cells)}")
+            cells.append(_solution_link_cell(title, solutions + anchor, check_id))
+    student["cells"] = cells
+    return student
+
+
+def write_learner_copies(source_dir: Path, work_dir: Path) -> Dict[str, List[Path]]:
+    """Give the learner a work copy of every notebook in ``source_dir`` that ``work_dir`` lacks.
+
+    A notebook already in ``work_dir`` is kept as it is — it holds the learner's work — so this
+    can run every time the course starts. Returns ``{"written": [...], "kept": [...]}``. To get a
+    fresh copy of one notebook, delete (or rename) it and run again.
+    """
+    source_dir, work_dir = Path(source_dir), Path(work_dir)
+    result: Dict[str, List[Path]] = {"written": [], "kept": []}
+    for path in sorted(source_dir.glob("*.ipynb")):
+        target = work_dir / path.name
+        if target.exists():
+            result["kept"].append(target)
+            continue
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+        link = Path(os.path.relpath(path.resolve(), work_dir.resolve())).as_posix()
+        text = json.dumps(make_learner_copy(notebook, link), indent=1, ensure_ascii=False)
+        work_dir.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + ".part")
+        partial.write_text(text + "\n", encoding="utf-8")
+        os.replace(partial, target)  # never a half-written notebook, even if interrupted
+        result["written"].append(target)
+    return result
