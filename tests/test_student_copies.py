@@ -50,9 +50,10 @@ def test_student_copy_clears_outputs_and_tags_check_cells():
             ),
             cell("check(f)", grade=True, solution=False, points=1),
         ],
-        "metadata": {},
+        "metadata": {"widgets": {"application/vnd.jupyter.widget-state+json": {}}, "x": 1},
     }
     student = make_student_copy(notebook)
+    assert student["metadata"] == {"x": 1}, "the teacher's widget state is not the learner's"
     solution, check = student["cells"][1], student["cells"][2]
     assert "return 1" not in solution["source"] and STUB.splitlines()[1] in solution["source"]
     assert solution["outputs"] == [] and solution["execution_count"] is None

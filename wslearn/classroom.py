@@ -11,7 +11,7 @@ between nbgrader's markers, so the whole course runs top to bottom::
 :func:`make_student_copy` turns one into what a learner gets — the markers and
 everything between them replaced by a stub (``# YOUR CODE HERE`` /
 ``raise NotImplementedError()``), ``### BEGIN HIDDEN TESTS`` …
-``### END HIDDEN TESTS`` blocks removed, outputs cleared. The cells that check
+``### END HIDDEN TESTS`` blocks removed, outputs (and stored widget state) cleared. The cells that check
 an exercise are tagged ``raises-exception``, because until the learner writes
 the function they *should* fail; nbval then still passes on the student copy.
 
@@ -103,6 +103,8 @@ def is_solution_cell(cell: Dict[str, Any]) -> bool:
 def make_student_copy(notebook: Dict[str, Any]) -> Dict[str, Any]:
     """Return a student copy of a notebook given as its JSON dictionary."""
     student = copy.deepcopy(notebook)
+    # The teacher's run left its widgets' state here (tables of frames): not the learner's.
+    student.get("metadata", {}).pop("widgets", None)
     for cell in student.get("cells", []):
         source = _source(cell)
         new = strip_solutions(source)
