@@ -158,3 +158,18 @@ def test_notebook_is_valid_with_python3_kernel(path: Path) -> None:
     notebook = nbformat.read(path, as_version=4)
     nbformat.validate(notebook)
     assert notebook.metadata.get("kernelspec", {}).get("name") == "python3"
+
+
+@pytest.mark.parametrize(
+    "command", [["check"], ["format", "--check"]], ids=["ruff check", "ruff format --check"]
+)
+def test_the_code_style_is_enforced(command: list[str]) -> None:
+    """The style CONTRIBUTING.md describes holds for the library, the tests and the benchmarks."""
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", *command, "wslearn", "tests", "benchmarks"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, f"ruff {' '.join(command)}:\n{result.stdout}{result.stderr}"

@@ -11,9 +11,10 @@ between nbgrader's markers, so the whole course runs top to bottom::
 :func:`make_student_copy` turns one into what a learner gets — the markers and
 everything between them replaced by a stub (``# YOUR CODE HERE`` /
 ``raise NotImplementedError()``), ``### BEGIN HIDDEN TESTS`` …
-``### END HIDDEN TESTS`` blocks removed, outputs (and stored widget state) cleared. The cells that check
-an exercise are tagged ``raises-exception``, because until the learner writes
-the function they *should* fail; nbval then still passes on the student copy.
+``### END HIDDEN TESTS`` blocks removed, outputs (and stored widget state)
+cleared. The cells that check an exercise are tagged ``raises-exception``,
+because until the learner writes the function they *should* fail; nbval then
+still passes on the student copy.
 
 The copies are generated, never edited by hand: ``python -m wslearn student``.
 What learners hand back is graded by :mod:`wslearn.grading`
