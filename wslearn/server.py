@@ -484,7 +484,8 @@ class Server:
             try:
                 request = parse_request(buffer)
             except HandshakeError as error:
-                return self._refuse(sock, record, error)
+                self._refuse(sock, record, error)
+                return None
         record.request_raw, record.request_headers, record.target = redact_request(request)
         record.proxy_evidence = proxy_evidence(request)
         record.via_proxy = bool(record.proxy_evidence)
@@ -496,7 +497,8 @@ class Server:
                 request, origins=self.origins, subprotocols=self.subprotocols
             )
         except HandshakeError as error:
-            return self._refuse(sock, record, error)
+            self._refuse(sock, record, error)
+            return None
         sock.sendall(accept_response(key, subprotocol))
         record.status = 101
         sock.settimeout(None)
