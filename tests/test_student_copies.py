@@ -62,6 +62,18 @@ def test_student_copy_clears_outputs_and_tags_check_cells():
     assert notebook["cells"][1]["outputs"], "the source notebook must not be changed"
 
 
+def test_cells_of_the_full_course_only_are_not_copied():
+    notice = cell("This is the full course notebook.", "markdown")
+    notice["metadata"]["tags"] = ["full-course"]
+    notebook = {"cells": [cell("# Title", "markdown"), notice, cell("1")], "metadata": {}}
+    student = make_student_copy(notebook)
+    assert [c["source"] for c in student["cells"]] == ["# Title", "1"]
+    for path in SOURCES[1:]:  # every notebook after the index says which copy it is
+        tagged = [c for c in json.loads(path.read_text())["cells"]
+                  if "full-course" in c["metadata"].get("tags", [])]  # fmt: skip
+        assert len(tagged) == 1 and "full course notebook" in "".join(tagged[0]["source"]), path
+
+
 def test_write_and_check_report_what_is_out_of_date(tmp_path):
     src, out = tmp_path / "src", tmp_path / "out"
     src.mkdir()

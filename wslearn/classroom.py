@@ -58,6 +58,9 @@ STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 #: Where ``python -m wslearn lab`` (and Binder) put the learner's own copy, beside ``notebooks/``.
 WORK_DIR = "my-work"
 
+#: The tag of a source notebook's cells that no copy keeps (the "full course" notice).
+FULL_COURSE_TAG = "full-course"
+
 #: The tag of the "Stuck?" cells that a learner copy adds after each exercise's check.
 SOLUTION_LINK_TAG = "wslearn-solution-link"
 
@@ -106,7 +109,13 @@ def make_student_copy(notebook: Dict[str, Any]) -> Dict[str, Any]:
     student = copy.deepcopy(notebook)
     # The teacher's run left its widgets' state here (tables of frames): not the learner's.
     student.get("metadata", {}).pop("widgets", None)
-    for cell in student.get("cells", []):
+    # Cells meant for the full notebooks only ("this is the full course, solutions in view").
+    student["cells"] = [
+        cell
+        for cell in student.get("cells", [])
+        if FULL_COURSE_TAG not in cell.get("metadata", {}).get("tags", [])
+    ]
+    for cell in student["cells"]:
         source = _source(cell)
         new = strip_solutions(source)
         if new != source:
