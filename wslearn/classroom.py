@@ -172,9 +172,11 @@ def _solution_link_cell(title: str, href: str, check_id: str) -> Dict[str, Any]:
         "metadata": {"tags": [SOLUTION_LINK_TAG]},
         "source": (
             f"**Stuck?** Read the check's message and hint first, and try again. When you want "
-            f"to see a worked solution, it is in the course's full notebook: "
-            f"[{title} — worked solution]({href}) (it opens the notebook with every solution "
-            f"and hidden test; your copy here is not changed)."
+            f"to see a worked solution: [{title} — worked solution]({href}), in the course's "
+            f"full notebook. It opens in its own tab; the exercises, with their solutions "
+            f"and hidden tests, are at its end under the same headings (the table of contents in "
+            f"JupyterLab's left sidebar jumps there). Your copy here is not changed: come back to "
+            f"this tab to go on."
         ),
     }
 
