@@ -200,9 +200,23 @@ def test_the_run_command_opens_the_learners_copy_and_sigterm_stops_it(
             assert not any("BEGIN SOLUTION" in c for c in cells)
             link = page.locator(".jp-RenderedMarkdown a", has_text="worked solution").first
             link.scroll_into_view_if_needed(timeout=WAIT_MS)
+            anchor = (link.get_attribute("href") or "").partition("#")[2]
             link.click(timeout=WAIT_MS)
             cells = wait_for_document(page, "notebooks/02_accept_key.ipynb")
             assert any("### BEGIN SOLUTION" in c for c in cells), "the link shows no solution"
+            # ... and it lands on the exercise's heading, in view (not at the notebook's top).
+            assert anchor.startswith("Exercise-1"), anchor
+            page.wait_for_function(
+                """(id) => {
+                    const h = [...document.querySelectorAll('[data-jupyter-id]')]
+                        .find((e) => e.getAttribute('data-jupyter-id') === id);
+                    if (!h) return false;
+                    const box = h.getBoundingClientRect();
+                    return box.top >= 0 && box.top < window.innerHeight;
+                }""",
+                arg=anchor,
+                timeout=WAIT_MS,
+            )
         finally:
             context.close()
 
@@ -235,6 +249,8 @@ def test_the_binder_badge_opens_the_learners_copy(
     assert urlpath == f"lab/tree/{WORK}/00_index.ipynb", urlpath
     course = binder_env.course  # where Binder's postBuild ran
     assert_a_spoiler_free_copy(course / WORK, course / "notebooks")
+    overrides = binder_env.prefix / "share/jupyter/lab/settings/overrides.d/wslearn.json"
+    assert json.loads(overrides.read_text())  # postBuild gave JupyterLab the course's defaults
     with start_lab(tmp_path, "/user/learner/", root=course, env=binder_env) as lab:
         context = chromium.new_context(viewport={"width": 1280, "height": 1000})
         try:
@@ -314,3 +330,17 @@ def test_the_package_ships_no_solution_or_hidden_test():
                     found += [f"{p.relative_to(ROOT)}: {piece[:80]}" for p, text in shipped.items()
                               if len(piece) >= 20 and piece in text]  # fmt: skip
     assert not found, "\n".join(found)
+
+
+def test_the_lab_defaults_go_where_jupyterlab_reads_overrides(tmp_path: Path) -> None:
+    from wslearn.classroom import LAB_DEFAULTS, install_lab_defaults
+
+    written = install_lab_defaults(str(tmp_path))
+    assert written == tmp_path / "share/jupyter/lab/settings/overrides.d/wslearn.json"
+    settings = json.loads(written.read_text())
+    assert settings["@jupyterlab/notebook-extension:tracker"]["windowingMode"] == "defer"
+    assert install_lab_defaults(str(tmp_path)) == written  # again: nothing changes
+    assert written.read_text() == LAB_DEFAULTS.read_text()
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")  # a prefix nothing can be written under, even by root
+    assert install_lab_defaults(str(not_a_folder)) is None

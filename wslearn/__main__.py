@@ -183,7 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write your own copy of the course's notebooks to my-work/ beside "
         "notebooks/: every exercise is there for you to solve, its solution one link away "
         "(a 'Stuck?' cell after each check). Notebooks already in my-work/ are kept: your work "
-        "is never overwritten. Delete one to get a fresh copy of it.",
+        "is never overwritten. Delete one to get a fresh copy of it. It also gives this "
+        "environment's JupyterLab the course's defaults (every cell rendered, so that a link "
+        "lands on its heading).",
     )
     mine.add_argument(
         "--course",
@@ -252,7 +254,7 @@ def lab_command(course: Path, extra: List[str]) -> List[str]:
 
 
 def _copy(course: Path) -> int:
-    from .classroom import WORK_DIR, write_learner_copies
+    from .classroom import WORK_DIR, install_lab_defaults, write_learner_copies
 
     source = course / "notebooks"
     if not (source / "00_index.ipynb").is_file():
@@ -269,6 +271,12 @@ def _copy(course: Path) -> int:
         f"{kept} of yours kept as they are)",
         flush=True,
     )
+    if install_lab_defaults() is None:
+        print(
+            "note: this environment's JupyterLab settings are not writable, so a Stuck? link "
+            "may open its notebook at the top (the solution is at its end)",
+            file=sys.stderr,
+        )
     return 0
 
 

@@ -37,6 +37,7 @@ import copy
 import json
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -45,6 +46,7 @@ __all__ = [
     "write_student_copies",
     "make_learner_copy",
     "write_learner_copies",
+    "install_lab_defaults",
     "WORK_DIR",
     "strip_solutions",
     "is_check_cell",
@@ -227,3 +229,30 @@ def write_learner_copies(source_dir: Path, work_dir: Path) -> Dict[str, List[Pat
         os.replace(partial, target)  # never a half-written notebook, even if interrupted
         result["written"].append(target)
     return result
+
+
+#: JupyterLab's defaults for the course, in the form of an ``overrides.d`` file.
+LAB_DEFAULTS = Path(__file__).resolve().parent / "data" / "jupyterlab-overrides.json"
+
+
+def install_lab_defaults(prefix: Optional[str] = None) -> Optional[Path]:
+    """Give this environment's JupyterLab the course's defaults; the file written, or None.
+
+    One default matters to a learner: a *Stuck?* link opens the full notebook at the exercise's
+    heading only when the notebook renders every cell (``windowingMode: defer``). By default
+    JupyterLab 4 renders just the cells in view, and a link to a heading further down opens at
+    the top. The file goes to ``<prefix>/share/jupyter/lab/settings/overrides.d/`` (JupyterLab
+    reads every file there; a learner's own settings still win). Where the environment is not
+    writable (a shared one on a hub), nothing is written and None is returned.
+    """
+    folder = Path(prefix or sys.prefix) / "share" / "jupyter" / "lab" / "settings" / "overrides.d"
+    target = folder / "wslearn.json"
+    wanted = LAB_DEFAULTS.read_text(encoding="utf-8")
+    try:
+        if target.exists() and target.read_text(encoding="utf-8") == wanted:
+            return target
+        folder.mkdir(parents=True, exist_ok=True)
+        target.write_text(wanted, encoding="utf-8")
+    except OSError:
+        return None
+    return target
