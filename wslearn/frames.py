@@ -34,7 +34,7 @@ import struct
 from typing import Optional, Tuple, Union
 
 from .errors import ProtocolError
-from .masking import _prefix_and_mask, unmask
+from .masking import unmask_fast
 from .opcodes import Opcode
 
 __all__ = [
@@ -311,8 +311,7 @@ class Frame:
         )
         if mask is None:
             return head + self.payload
-        # One new object for header and masked payload (``head + unmask(...)`` copies twice).
-        return _prefix_and_mask(head, self.payload, mask)
+        return head + unmask_fast(self.payload, mask)
 
     @classmethod
     def parse(cls, data: BytesLike, *, allowed_rsv: int = 0) -> Optional[Tuple["Frame", int]]:
@@ -333,7 +332,7 @@ class Frame:
     def from_header(cls, header: FrameHeader, payload: BytesLike) -> "Frame":
         """Build a frame from a parsed header and its payload bytes as they arrived."""
         if header.mask is not None:
-            payload = unmask(payload, header.mask)
+            payload = unmask_fast(payload, header.mask)
         elif type(payload) is not bytes:
             payload = bytes(payload)
         return cls(

@@ -27,7 +27,7 @@ from typing import Any, Deque, Dict, List, Optional, Tuple
 
 from .frames import Frame, parse_frame_header
 from .handshake import Headers, Request
-from .masking import unmask
+from .masking import unmask_fast
 
 __all__ = [
     "FrameRecord",
@@ -212,7 +212,7 @@ class FrameRecord:
             header = parse_frame_header(frame.serialize(), allowed_rsv=0x70)
             assert header is not None
         preview = frame.payload[:preview_bytes]
-        wire = unmask(preview, header.mask) if header.mask is not None else preview
+        wire = unmask_fast(preview, header.mask) if header.mask is not None else preview
         return cls(
             time=time,
             connection=connection,
