@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import struct
-from typing import Optional, Tuple, Union
+from typing import NamedTuple, Optional, Tuple, Union
 
 from .errors import ProtocolError
 from .masking import unmask_fast
@@ -41,7 +41,6 @@ __all__ = [
     "FrameHeader",
     "Frame",
     "parse_frame_header",
-    "parse_frame_header_at",
     "encode_frame_header",
     "length_case",
 ]
@@ -66,13 +65,14 @@ def length_case(length: int) -> str:
     return "64-bit"
 
 
-@dataclasses.dataclass(frozen=True)
-class FrameHeader:
+class FrameHeader(NamedTuple):
     """Every field of one frame header, as read from the wire.
 
     ``length_case`` names which of the three length encodings was used and
     ``header_size`` how many bytes the header took (2, 4 or 10, plus 4 for a mask).
     ``raw`` holds those header bytes exactly as they arrived.
+
+    A named tuple: made once per frame, it is immutable, and cheap to make.
     """
 
     fin: bool
@@ -85,15 +85,37 @@ class FrameHeader:
     length: int
     length_case: str
     header_size: int
-    raw: bytes = dataclasses.field(repr=False, default=b"")
+    raw: bytes = b""
+
+    def __repr__(self) -> str:
+        # Every field but ``raw``: the bytes the other fields were read from.
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields[:-1])
+        return f"FrameHeader({fields})"
 
 
-def parse_frame_header(data: BytesLike, *, allowed_rsv: int = 0) -> Optional[FrameHeader]:
-    """Read a frame header from the start of ``data``.
+# Byte 0 of a header: FIN, RSV1, RSV2, RSV3, then the 4-bit opcode (the §5.2 diagram above).
+FIN = 0b1000_0000
+RSV1 = 0b0100_0000
+RSV2 = 0b0010_0000
+RSV3 = 0b0001_0000
+OPCODE = 0b0000_1111
+# Byte 1: MASK, then the 7-bit payload length.
+MASK = 0b1000_0000
+PAYLOAD_LEN = 0b0111_1111
+
+#: Every opcode RFC 6455 defines, by its 4-bit value; the other values are reserved (§5.2).
+OPCODES = {opcode.value: opcode for opcode in Opcode}
+
+
+def parse_frame_header(
+    data: BytesLike, start: int = 0, *, allowed_rsv: int = 0
+) -> Optional[FrameHeader]:
+    """Read the frame header that starts at ``data[start]`` (the start of ``data`` by default).
 
     Returns ``None`` when ``data`` is too short to hold the whole header yet (the
     rest is still on its way), and a :class:`FrameHeader` otherwise; the payload
-    itself starts at ``header.header_size``.
+    itself starts ``header.header_size`` bytes after ``start``. A reader whose
+    buffer holds many frames passes ``start`` instead of slicing the buffer.
 
     Raises :class:`~wslearn.errors.ProtocolError` (close code 1002) as soon as the
     bytes seen already break a rule, without waiting for the rest:
@@ -105,41 +127,35 @@ def parse_frame_header(data: BytesLike, *, allowed_rsv: int = 0) -> Optional[Fra
     * the length is not in its shortest form: 126 announcing fewer than 126 bytes,
       127 announcing fewer than 65536 (§5.2, "the minimal number of bytes MUST be used");
     * a 64-bit length has its most significant bit set (§5.2).
+
+    >>> header = parse_frame_header(bytes.fromhex("81 85 37 fa 21 3d"))  # §5.7: "Hello", masked
+    >>> header.fin, header.opcode.name, header.masked, header.mask.hex(" "), header.length
+    (True, 'TEXT', True, '37 fa 21 3d', 5)
     """
-    return parse_frame_header_at(data, 0, allowed_rsv)
-
-
-#: Opcode by its 4-bit value; ``None`` for the reserved values (looked up once per frame).
-_OPCODES = tuple(Opcode(v) if v in Opcode._value2member_map_ else None for v in range(16))
-_UNPACK_16 = struct.Struct("!H").unpack_from
-_UNPACK_64 = struct.Struct("!Q").unpack_from
-
-
-def parse_frame_header_at(data: BytesLike, pos: int, allowed_rsv: int = 0) -> Optional[FrameHeader]:
-    """:func:`parse_frame_header` for the header that starts at ``data[pos]``.
-
-    A reader's buffer holds many frames; reading in place spares a copy per frame.
-    """
-    available = len(data) - pos
+    available = len(data) - start
     if available < 2:
         return None
-    b0 = data[pos]
-    b1 = data[pos + 1]
-    rsv = b0 & 0x70
-    if rsv & ~allowed_rsv:
-        names = [name.upper() for name, bit in _RSV_BITS.items() if rsv & ~allowed_rsv & bit]
+    first, second = data[start], data[start + 1]
+
+    fin = bool(first & FIN)
+    rsv1, rsv2, rsv3 = bool(first & RSV1), bool(first & RSV2), bool(first & RSV3)
+    unexpected = first & (RSV1 | RSV2 | RSV3) & ~allowed_rsv
+    if unexpected:
+        names = [name.upper() for name, bit in _RSV_BITS.items() if unexpected & bit]
         raise ProtocolError(
             f"reserved bit {', '.join(names)} is set, but no extension was negotiated "
             "that gives it a meaning (RFC 6455 §5.2)"
         )
-    opcode = _OPCODES[b0 & 0x0F]
+    opcode = OPCODES.get(first & OPCODE)
     if opcode is None:
         raise ProtocolError(
-            f"opcode 0x{b0 & 0x0F:X} is reserved; only 0x0-0x2 and 0x8-0xA exist (RFC 6455 §5.2)"
+            f"opcode 0x{first & OPCODE:X} is reserved; only 0x0-0x2 and 0x8-0xA exist "
+            "(RFC 6455 §5.2)"
         )
-    fin = b0 >= 0x80
-    length = b1 & 0x7F
-    if b0 & 0x08:  # a control frame (§5.5)
+
+    masked = bool(second & MASK)
+    length = second & PAYLOAD_LEN
+    if opcode.is_control:  # §5.5
         if not fin:
             raise ProtocolError(
                 f"{opcode.name} frame with FIN=0: control frames must not be fragmented "
@@ -150,63 +166,54 @@ def parse_frame_header_at(data: BytesLike, pos: int, allowed_rsv: int = 0) -> Op
                 f"{opcode.name} frame announces more than 125 bytes: control frames carry "
                 "at most 125 (RFC 6455 §5.5)"
             )
-    if length < 126:
-        size = 2
-        case = "7-bit"
+
+    # The three length cases of §5.2.
+    if length <= 125:
+        case, size = "7-bit", 2
     elif length == 126:
-        size = 4
+        case, size = "16-bit", 4
         if available < size:
             return None
-        (length,) = _UNPACK_16(data, pos + 2)
-        if length < 126:
+        (length,) = struct.unpack_from("!H", data, start + 2)
+        if length <= 125:
             raise ProtocolError(
                 f"length {length} sent in the 16-bit form; lengths under 126 must use the "
                 "7-bit field (RFC 6455 §5.2: the minimal number of bytes MUST be used)"
             )
-        case = "16-bit"
     else:
-        size = 10
+        case, size = "64-bit", 10
         if available < size:
             return None
-        (length,) = _UNPACK_64(data, pos + 2)
-        if length >> 63:
+        (length,) = struct.unpack_from("!Q", data, start + 2)
+        if length >= 1 << 63:
             raise ProtocolError(
                 "64-bit length with its most significant bit set (RFC 6455 §5.2: "
                 "the most significant bit MUST be 0)"
             )
-        if length < 0x10000:
+        if length <= 0xFFFF:
             raise ProtocolError(
                 f"length {length} sent in the 64-bit form; lengths under 65536 must use a "
                 "shorter field (RFC 6455 §5.2: the minimal number of bytes MUST be used)"
             )
-        case = "64-bit"
-    masked = b1 >= 0x80
-    if masked:
-        if available < size + 4:
-            return None
-        raw = bytes(data[pos : pos + size + 4])
-        key = raw[size:]
+
+    if masked:  # the 4-byte masking key follows the length (§5.3)
         size += 4
-    else:
-        raw = bytes(data[pos : pos + size])
-        key = None
-    # The same object FrameHeader(...) builds, without the frozen dataclass's
-    # one-attribute-at-a-time __init__: this runs once per frame.
-    header = object.__new__(FrameHeader)
-    header.__dict__.update(
+    if available < size:
+        return None
+    raw = bytes(data[start : start + size])
+    return FrameHeader(
         fin=fin,
-        rsv1=b0 & 0x40 != 0,
-        rsv2=b0 & 0x20 != 0,
-        rsv3=b0 & 0x10 != 0,
+        rsv1=rsv1,
+        rsv2=rsv2,
+        rsv3=rsv3,
         opcode=opcode,
         masked=masked,
-        mask=key,
+        mask=raw[-4:] if masked else None,
         length=length,
         length_case=case,
         header_size=size,
         raw=raw,
     )
-    return header
 
 
 def encode_frame_header(
@@ -244,7 +251,7 @@ def encode_frame_header(
     return head
 
 
-@dataclasses.dataclass(frozen=True, init=False)
+@dataclasses.dataclass(frozen=True)
 class Frame:
     """One frame with its payload already unmasked.
 
@@ -262,22 +269,6 @@ class Frame:
     rsv2: bool = False
     rsv3: bool = False
     header: Optional[FrameHeader] = dataclasses.field(default=None, compare=False, repr=False)
-
-    def __init__(
-        self,
-        opcode: Opcode,
-        payload: bytes = b"",
-        fin: bool = True,
-        rsv1: bool = False,
-        rsv2: bool = False,
-        rsv3: bool = False,
-        header: Optional[FrameHeader] = None,
-    ) -> None:
-        # What the dataclass's own __init__ does, in one step instead of seven
-        # object.__setattr__ calls (frozen): frames are made for every message.
-        self.__dict__.update(
-            opcode=opcode, payload=payload, fin=fin, rsv1=rsv1, rsv2=rsv2, rsv3=rsv3, header=header
-        )
 
     def check(self) -> None:
         """Raise :class:`ProtocolError` if this frame breaks a rule of §5.5 (control frames)."""

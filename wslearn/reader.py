@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Iterator, Optional, Union
 
 from .errors import ProtocolError
-from .frames import Frame, FrameHeader, parse_frame_header_at
+from .frames import Frame, FrameHeader, parse_frame_header
 
 __all__ = ["FrameReader"]
 
@@ -84,7 +84,7 @@ class FrameReader:
         header = self._header
         if header is None:
             # The header is read in place: no copy of the buffer per frame.
-            header = parse_frame_header_at(buf, pos, self.allowed_rsv)
+            header = parse_frame_header(buf, pos, allowed_rsv=self.allowed_rsv)
             if header is None:
                 return None
             self._check(header)
