@@ -173,3 +173,28 @@ def test_the_code_style_is_enforced(command: list[str]) -> None:
         cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert result.returncode == 0, f"ruff {' '.join(command)}:\n{result.stdout}{result.stderr}"
+
+
+def test_the_core_and_its_io_ring_type_check() -> None:
+    """mypy (the version requirements-dev.txt pins) over the files pyproject.toml lists."""
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True, timeout=300,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, f"mypy:\n{result.stdout}{result.stderr}"
+
+
+def test_the_docstring_examples_run() -> None:
+    """The RFC 6455 examples in the library's docstrings (§1.3, §5.7) are doctests."""
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--doctest-modules", "wslearn", "-q",
+         "-p", "no:cacheprovider", "-p", "no:cov"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0 and " passed" in result.stdout, result.stdout + result.stderr
