@@ -344,3 +344,15 @@ def test_the_lab_defaults_go_where_jupyterlab_reads_overrides(tmp_path: Path) ->
     not_a_folder = tmp_path / "file"
     not_a_folder.write_text("")  # a prefix nothing can be written under, even by root
     assert install_lab_defaults(str(not_a_folder)) is None
+
+
+def test_copy_outside_the_course_says_where_to_run_it(tmp_path: Path) -> None:
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "wslearn", "copy", "--course", str(tmp_path)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "00_index.ipynb not found" in result.stderr and "--course" in result.stderr
+    assert not (tmp_path / WORK).exists()
