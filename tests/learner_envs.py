@@ -213,6 +213,8 @@ def build_all(force: Optional[bool] = None) -> Dict[str, LearnerEnv]:
                     _BUILT[name] = function(force)
                 except BuildFailed as error:
                     _ERRORS[name] = str(error)
+                except Exception as error:  # e.g. no git to list the repository's files
+                    _ERRORS[name] = f"{type(error).__name__}: {error}"
 
             threads = [
                 threading.Thread(target=build, args=("readme", build_readme)),
