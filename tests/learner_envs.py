@@ -71,11 +71,9 @@ class LearnerEnv:
 
 def readme_install_command() -> str:
     """README's first command without the part that starts JupyterLab."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = re.search(r"^## Quick start\s*$(.*?)(?=^## |\Z)", readme, re.M | re.S)
-    assert section, "README has no '## Quick start' section"
-    blocks = re.findall(r"^```[^\n]*\n(.*?)^```", section.group(1), re.M | re.S)
-    run_course = blocks[0].strip()
+    from test_project import quick_start_commands
+
+    run_course = quick_start_commands()[0]
     install, sep, _lab = run_course.partition(" && python -m wslearn lab")
     assert sep, f"README's first command does not end by starting the course: {run_course!r}"
     return install

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any, Dict, List, Set, Tuple
 
 MIN_CHARS = 20
-_BLOCK = re.compile(
+#: A solution or hidden-test block of a source notebook: (kind, body).
+BLOCK = re.compile(
     r"^[ \t]*### BEGIN (SOLUTION|HIDDEN TESTS)[^\n]*\n(.*?)^[ \t]*### END \1", re.M | re.S
 )
 
@@ -43,7 +44,7 @@ def spoiler_lines(notebook: Dict[str, Any]) -> Set[str]:
     """The specific lines of every solution and hidden-test block of a source notebook."""
     lines: Set[str] = set()
     for cell in notebook["cells"]:
-        for _kind, body in _BLOCK.findall(_text(cell)):
+        for _kind, body in BLOCK.findall(_text(cell)):
             for line in map(normalise, body.splitlines()):
                 if line.startswith("#"):
                     continue

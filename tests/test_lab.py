@@ -29,7 +29,7 @@ import pytest
 from labtools import NOTEBOOK_JS, PROXY_HOST, WAIT_MS, free_port, launch_chromium, start_lab
 from learner_envs import ROOT, LearnerEnv
 from leftovers import marked_processes
-from spoilers import read, spoilers_in_folder
+from spoilers import BLOCK, read, spoilers_in_folder
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -309,9 +309,6 @@ def test_the_package_ships_no_solution_or_hidden_test():
     (what ``pip install`` ships: the modules, ``static/`` and ``data/``) is a notebook or holds a
     solution block or any line of a hidden-test block.
     """
-    block = re.compile(
-        r"^[ \t]*### BEGIN (SOLUTION|HIDDEN TESTS)[^\n]*\n(.*?)^[ \t]*### END \1", re.M | re.S
-    )
     package = [
         p for p in (ROOT / "wslearn").rglob("*") if p.is_file() and "__pycache__" not in p.parts
     ]
@@ -322,7 +319,7 @@ def test_the_package_ships_no_solution_or_hidden_test():
     found = []
     for source in sorted((ROOT / "notebooks").glob("*.ipynb")):
         for cell in read(source)["cells"]:
-            for kind, body in block.findall("".join(cell["source"])):
+            for kind, body in BLOCK.findall("".join(cell["source"])):
                 pieces = [" ".join(body.split())]
                 if kind == "HIDDEN TESTS":
                     pieces += [" ".join(line.split()) for line in body.splitlines() if line.strip()]

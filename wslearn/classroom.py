@@ -238,12 +238,14 @@ LAB_DEFAULTS = Path(__file__).resolve().parent / "data" / "jupyterlab-overrides.
 def install_lab_defaults(prefix: Optional[str] = None) -> Optional[Path]:
     """Give this environment's JupyterLab the course's defaults; the file written, or None.
 
-    One default matters to a learner: a *Stuck?* link opens the full notebook at the exercise's
-    heading only when the notebook renders every cell (``windowingMode: defer``). By default
-    JupyterLab 4 renders just the cells in view, and a link to a heading further down opens at
-    the top. The file goes to ``<prefix>/share/jupyter/lab/settings/overrides.d/`` (JupyterLab
-    reads every file there; a learner's own settings still win). Where the environment is not
-    writable (a shared one on a hub), nothing is written and None is returned.
+    One default matters to a learner: a *Stuck?* link should open the full notebook at the
+    exercise's heading, far down. JupyterLab 4.6's default (``contentVisibility``) lays out only
+    the cells in view, and in a learner's trial such links opened the notebook at its top; with
+    ``windowingMode: defer`` every cell is laid out, and the link lands on its heading (the
+    course's tests check it). The file goes to
+    ``<prefix>/share/jupyter/lab/settings/overrides.d/`` (JupyterLab reads every file there; a
+    learner's own settings still win). Where the environment is not writable (a shared one on a
+    hub), nothing is written and None is returned.
     """
     folder = Path(prefix or sys.prefix) / "share" / "jupyter" / "lab" / "settings" / "overrides.d"
     target = folder / "wslearn.json"
