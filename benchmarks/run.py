@@ -56,7 +56,7 @@ import wslearn  # noqa: E402
 from wslearn import speedups  # noqa: E402
 from wslearn.connection import Binary, Connection  # noqa: E402
 from wslearn.handshake import check_response, client_request, parse_response  # noqa: E402
-from wslearn.masking import unmask, unmask_fast, unmask_reference  # noqa: E402
+from wslearn.masking import unmask, unmask_fast, unmask_in_place, unmask_reference  # noqa: E402
 from wslearn.reader import FrameReader  # noqa: E402
 
 try:  # websockets picks its C speed-up like this (websockets/frames.py)
@@ -156,6 +156,23 @@ def _wsproto(data: bytes, key: bytes) -> bytes:
     return wsproto.frame_protocol.XorMaskerSimple(key).process(data)
 
 
+def _wslearn_receive(buffer: bytearray, key: bytes) -> bytes:
+    # What FrameReader does with a long payload: unmask it where it lies, copy it out once.
+    with memoryview(buffer) as payload:
+        unmask_in_place(payload, key)
+        return bytes(payload)
+
+
+def _websockets_receive(buffer: bytearray, key: bytes) -> bytes:
+    # What websockets' StreamReader.read_exact + Frame.parse do: slice the buffer, mask the slice.
+    assert websockets_c_mask is not None
+    return websockets_c_mask(buffer[:], key)
+
+
+#: Strategies that read a buffer the reader owns (a fresh bytearray of the payload each round).
+RECEIVE_PATHS = ("wslearn receive path (in place + copy)", "websockets receive path (slice + C)")
+
+
 def unmask_strategies() -> Dict[str, Tuple[Callable[[bytes, bytes], object], int]]:
     """name -> (function, largest size it is run at)."""
     strategies: Dict[str, Tuple[Callable[[bytes, bytes], object], int]] = {
@@ -168,6 +185,8 @@ def unmask_strategies() -> Dict[str, Tuple[Callable[[bytes, bytes], object], int
     }
     if websockets_c_mask is not None:
         strategies["websockets C"] = (websockets_c_mask, 16 * MiB)
+        strategies[RECEIVE_PATHS[0]] = (_wslearn_receive, 16 * MiB)  # type: ignore[dict-item]
+        strategies[RECEIVE_PATHS[1]] = (_websockets_receive, 16 * MiB)  # type: ignore[dict-item]
     strategies["copy: bytes(bytearray)"] = (lambda data, key: bytes(data), 16 * MiB)
     strategies["copy: memoryview.tobytes()"] = (lambda data, key: data.tobytes(), 16 * MiB)
     return strategies
@@ -178,6 +197,7 @@ def bench_unmask(settings: Settings) -> dict:
     rng = random.Random(6455)
     results: Dict[str, Dict[int, float]] = {name: {} for name in strategies}
     ratios: Dict[int, List[float]] = {n: [] for n in SIZES}
+    receive_ratios: Dict[int, List[float]] = {n: [] for n in SIZES}
     for n in SIZES:
         data = rng.randbytes(n)
         sources = {
@@ -190,21 +210,27 @@ def bench_unmask(settings: Settings) -> dict:
             for name, (fn, largest) in strategies.items():
                 if n > largest:
                     continue
-                arg = sources.get(name, data)
+                arg = bytearray(data) if name in RECEIVE_PATHS else sources.get(name, data)
                 result = fn(arg, KEY)
                 if not name.startswith("copy") and bytes(result[:4096]) != expected:
                     raise AssertionError(f"{name} gives a wrong result at {n} bytes")
                 del result
+                # (Timed calls on a receive path unmask the buffer again and again: the
+                # bytes change, the work does not. The result was checked just above.)
                 seconds = time_calls(lambda fn=fn, arg=arg: fn(arg, KEY), settings.unmask_seconds)
                 rounds[name].append(n / seconds)
             if websockets_c_mask is not None:
                 ratios[n].append(rounds["wslearn unmask_fast"][-1] / rounds["websockets C"][-1])
+                receive_ratios[n].append(
+                    rounds[RECEIVE_PATHS[0]][-1] / rounds[RECEIVE_PATHS[1]][-1]
+                )
         for name, values in rounds.items():
             if values:
                 results[name][n] = median(values)
     return {
         "throughput": {name: {str(n): v for n, v in by.items()} for name, by in results.items()},
         "ratio_wslearn_to_c": {str(n): median(v) for n, v in ratios.items()},
+        "ratio_receive_paths": {str(n): median(v) for n, v in receive_ratios.items()},
     }
 
 
@@ -217,6 +243,11 @@ def print_unmask(result: dict) -> None:
     rows.append(
         ["wslearn unmask_fast / websockets C"]
         + [f"{ratio[str(n)]:.0%}" if ratio.get(str(n)) else "-" for n in SIZES]
+    )
+    receive = result.get("ratio_receive_paths", {})
+    rows.append(
+        ["wslearn receive path / websockets receive path"]
+        + [f"{receive[str(n)]:.0%}" if receive.get(str(n)) else "-" for n in SIZES]
     )
     print(table(["strategy"] + [SIZE_NAMES[n] for n in SIZES], rows))
 
@@ -490,7 +521,8 @@ class Client:
 
     def close(self) -> None:
         try:
-            self.sock.sendall(self.protocol.close(1000))
+            self.protocol.close(1000)
+            self.sock.sendall(self.protocol.data_to_send())
             self.sock.settimeout(2)
             while self.sock.recv(65536):
                 pass
@@ -521,7 +553,8 @@ def echo_round(
         hard_stop = time.monotonic() + timeout
         for i, client in enumerate(clients):
             sent_at[i] = time.perf_counter()
-            _send_all(client.sock, client.protocol.send_binary(payload), hard_stop)
+            client.protocol.send_binary(payload)
+            _send_all(client.sock, client.protocol.data_to_send(), hard_stop)
         done = 0
         active = connections
         while active:
@@ -544,7 +577,8 @@ def echo_round(
                     done += 1
                     if now < stop_at:
                         sent_at[i] = now
-                        _send_all(client.sock, client.protocol.send_binary(payload), hard_stop)
+                        client.protocol.send_binary(payload)
+                        _send_all(client.sock, client.protocol.data_to_send(), hard_stop)
                     else:
                         selector.unregister(client.sock)
                         active -= 1
@@ -634,12 +668,14 @@ def bench_memory(settings: Settings) -> dict:
         try:
             client = Client(server.port)
             try:
-                client.sock.sendall(client.protocol.send_binary(b"warm up"))
+                client.protocol.send_binary(b"warm up")
+                client.sock.sendall(client.protocol.data_to_send())
                 _receive_message(client, 10.0)
                 time.sleep(0.1)
                 before, _ = server.peak_rss()
                 payload = os.urandom(size)
-                data = client.protocol.send_binary(payload)
+                client.protocol.send_binary(payload)
+                data = client.protocol.data_to_send()
                 start = time.perf_counter()
                 client.sock.sendall(data)
                 del data

@@ -186,8 +186,7 @@ def read_frame(sock: socket.socket, seconds: float = TIMEOUT) -> "wslearn.Frame"
 def close_code_of(found: "wslearn.Frame") -> int:
     """The code in a Close frame sent by the server."""
     assert found.opcode == wslearn.Opcode.CLOSE, f"expected a Close frame, got {found}"
-    code, _reason = wslearn.parse_close_payload(found.payload)
-    return code
+    return wslearn.Close.parse(found.payload).code
 
 
 def connect_ws(url: str, **kwargs):

@@ -136,6 +136,12 @@ def test_a_fresh_capture_has_the_same_structure(browser: Any, data: Dict[str, An
     old_keys = {f["mask_hex"] for f in data["frames"]}
     assert not old_keys & {f["mask_hex"] for f in fresh["frames"]}
     assert fresh["close_event"] == data["close_event"]
+    # What the live server recorded from a real browser holds together like the shipped file:
+    # headers as they arrived, wire previews that unmask to the payload, offsets that add up.
+    test_every_header_parses_and_agrees_with_the_fields(fresh)
+    test_wire_preview_unmasks_to_the_payload_preview(fresh)
+    test_stream_offsets_and_reads_add_up(fresh)
+    test_the_close_handshake_was_clean(fresh)
 
 
 def test_capture_loads_as_frame_records_the_views_can_show():
@@ -151,4 +157,8 @@ def test_capture_loads_as_frame_records_the_views_can_show():
         )
         assert wslearn.unmask(record.wire_preview, record.mask) == record.payload_preview
         assert record.opcode_name == frame["opcode_name"]
-    assert "payload" in wslearn.frames_table(records).rows[0]
+        assert record.frame_header() == header
+        assert wslearn.header_fields(record) == wslearn.header_fields(record.header)
+    rows = wslearn.frames_table(records).rows
+    assert "payload" in rows[0]
+    assert rows[-1]["payload"] == '1000 "bye"'  # the Close frame, as Close.describe shows it

@@ -85,7 +85,8 @@ def websocket_records(server: Server, timeout: float = 10.0) -> List[ConnectionR
 def server_close_frame(server: Server) -> Tuple[int, str]:
     """Code and reason of the Close frame the server sent (1005 and "" when it carried no code)."""
     (frame,) = [f for f in server.recorder.frames(direction="out") if f.opcode == 8]
-    return wslearn.parse_close_payload(frame.payload_preview)
+    close = wslearn.Close.parse(frame.payload_preview)
+    return close.code, close.reason
 
 
 def test_every_control_round_trips_through_the_live_server(
@@ -145,6 +146,13 @@ def test_every_control_round_trips_through_the_live_server(
         assert frame.fin and not frame.rsv1  # one frame per message, not compressed
     masks = [frame.mask for frame in inbound]
     assert len(set(masks)) == len(masks), "the browser must pick a new mask for every frame"
+    # The recorder keeps the payload's first bytes twice: as the browser masked them on the
+    # wire, and unmasked.
+    for frame in inbound:
+        assert wslearn.unmask(frame.wire_preview, frame.mask) == frame.payload_preview
+        assert len(frame.wire_preview) == len(frame.payload_preview)
+        if any(frame.mask[i % 4] for i in range(len(frame.payload_preview))):
+            assert frame.wire_preview != frame.payload_preview
 
     data = [frame for frame in inbound if frame.opcode in (1, 2)]
     assert [(f.opcode, f.length) for f in data] == [
@@ -165,6 +173,7 @@ def test_every_control_round_trips_through_the_live_server(
 
     outbound = server.recorder.frames(direction="out")
     assert outbound and not any(frame.masked for frame in outbound)  # a server never masks
+    assert all(frame.wire_preview == frame.payload_preview for frame in outbound)
 
     (record,) = websocket_records(server)
     assert (record.close_code, record.close_reason) == (4000, "done")

@@ -554,6 +554,16 @@ def test_build_101_an_unrequested_extension_is_refused() -> None:
     assert "client would refuse" in error.problem
 
 
+def test_build_101_a_header_line_without_a_colon_is_named() -> None:
+    # parse_response is the client's reader: it raises InvalidResponse, which the check explains.
+    def no_colon(key: str) -> bytes:
+        return build_101(key).replace(b"Upgrade: websocket", b"Upgrade websocket")
+
+    error = failure(check_build_101, no_colon)
+    assert "cannot be parsed" in error.problem
+    assert "'Name: value'" in error.hint
+
+
 def test_build_101_obsolete_draft_headers_are_harmless() -> None:
     # WebSocket-Origin / WebSocket-Location (hixie-75; Sec- prefixed in hixie-76) are gone from
     # RFC 6455; clients ignore them.

@@ -226,9 +226,27 @@ def close_payload(code, reason=""):
     return struct.pack("!H", code) + data
 
 
+def library_close_payload(code, reason=""):
+    # The exercise refuses 1005 like every code that is never sent; Close(1005).serialize()
+    # gives b"" instead (that is how close(code=None) sends "no code").
+    if code == wslearn.CloseCode.NO_STATUS_RCVD:
+        raise ValueError("1005 is never sent")
+    return wslearn.Close(code, reason).serialize()
+
+
 def test_close_payload_passes_a_correct_function() -> None:
     assert check_close_payload(close_payload).cases > 15
-    check_close_payload(wslearn.close_payload)
+    check_close_payload(library_close_payload)
+
+
+def test_close_payload_and_the_library_differ_only_on_1005() -> None:
+    assert wslearn.Close(1005).serialize() == b""
+
+    def serialize(code, reason=""):
+        return wslearn.Close(code, reason).serialize()
+
+    message = failure(check_close_payload, serialize)
+    assert "code 1005" in message and "never sent" in message
 
 
 def test_close_payload_counts_bytes_not_characters() -> None:
@@ -275,7 +293,12 @@ def parse_close(payload):
 
 def test_parse_close_passes_a_correct_function() -> None:
     check_parse_close(parse_close)
-    check_parse_close(wslearn.parse_close_payload)
+
+    def library_parse_close(payload):
+        close = wslearn.Close.parse(payload)
+        return close.code, close.reason
+
+    check_parse_close(library_parse_close)
 
 
 def test_parse_close_wants_1005_for_empty() -> None:

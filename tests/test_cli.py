@@ -138,10 +138,24 @@ def test_serve_prints_its_url_and_one_line_per_frame_then_stops_on_ctrl_c(foregr
     assert "masked=1" in incoming and "'hello from the terminal'" in incoming
     outgoing = server.wait_for_line(r"<- TEXT")
     assert "masked=0" in outgoing
-    server.wait_for_line(r"-> CLOSE .*code=1000")
+    server.wait_for_line(r"-> CLOSE .*\) 1000$")  # the Close payload as Close.describe shows it
     assert server.interrupt() == 0
     assert any("stopping" in line for line in server.lines)
     assert not any("Traceback" in line for line in server.lines)
+
+
+def test_close_payloads_are_printed_as_code_then_quoted_reason(foreground):
+    server = foreground()
+    with rc.handshake(server.port) as sock:
+        sock.sendall(rc.close_frame(1000, "bye 👋".encode()))
+        assert rc.close_code_of(rc.read_frame(sock)) == 1000
+        assert sock.recv(1024) == b""
+    incoming = server.wait_for_line(r"-> CLOSE ")
+    outgoing = server.wait_for_line(r"<- CLOSE ")
+    assert incoming.endswith(') 1000 "bye 👋"'), incoming
+    assert outgoing.endswith(') 1000 "bye 👋"'), outgoing
+    assert "code=" not in incoming + outgoing
+    assert server.interrupt() == 0
 
 
 def test_ctrl_c_closes_an_open_connection_with_1001(foreground):
@@ -179,7 +193,7 @@ def test_max_size_16mib_echoes_16mib_and_refuses_one_byte_more_with_1009(foregro
             ws.send(data + b"!")
             ws.recv(timeout=10)
     # The server announces the refusal before reading the payload.
-    refusal = server.wait_for_line(r"<- CLOSE .*code=1009")
+    refusal = server.wait_for_line(r'<- CLOSE .*\) 1009 "frame announces')
     assert "16777217" in refusal
     # The client reads that Close although it was still sending: the server half-closes and
     # drains instead of resetting (test_failed_connection_ends_with_fin_even_when_...).

@@ -4,6 +4,7 @@ import struct
 
 import pytest
 
+import wslearn
 from wslearn import (
     Binary,
     Close,
@@ -11,14 +12,18 @@ from wslearn import (
     ConnectionClosed,
     Failed,
     Frame,
+    LocalProtocolError,
     Opcode,
     Ping,
     Pong,
+    ProtocolError,
     State,
     Text,
-    close_payload,
-    parse_close_payload,
+    WebSocketError,
+    mask,
+    parse_frame_header,
 )
+from wslearn.connection import DEFAULT_MAX_SIZE
 
 KEY = bytes.fromhex("37 fa 21 3d")
 
@@ -34,10 +39,18 @@ def close_frame(code=None, reason=b""):
 
 
 def sent_close(data):
-    """Parse the Close frame a server produced; return (code, reason)."""
+    """Parse the Close frame a server produced; return what it says, as a :class:`Close`."""
     frame, used = Frame.parse(data)
     assert used == len(data) and frame.opcode is Opcode.CLOSE
-    return parse_close_payload(frame.payload)
+    return Close.parse(frame.payload)
+
+
+def sent(conn):
+    """Everything ``conn`` queued, then check that taking it emptied the queue."""
+    data = conn.data_to_send()
+    assert type(data) is bytes
+    assert conn.data_to_send() == b""
+    return data
 
 
 def fails_with(data, code, **kw):
@@ -46,7 +59,7 @@ def fails_with(data, code, **kw):
     assert isinstance(events[-1], Failed), events
     assert events[-1].code == code
     assert server.state is State.CLOSED
-    assert sent_close(server.data_to_send())[0] == code
+    assert sent_close(server.data_to_send()).code == code
     # Nothing is accepted after the failure.
     assert server.receive_data(client_frame(Opcode.TEXT, b"more")) == []
     return events[-1]
@@ -58,12 +71,17 @@ def test_rfc_masked_hello_is_a_text_message():
 
 
 def test_server_sends_unmasked_rfc_bytes():
-    assert Connection("server").send_text("Hello") == bytes.fromhex("81 05 48 65 6c 6c 6f")
+    server = Connection("server")
+    assert server.send_text("Hello") is None
+    assert sent(server) == bytes.fromhex("81 05 48 65 6c 6c 6f")
 
 
 def test_client_masks_every_frame_with_a_fresh_key():
     client = Connection("client")
-    first, second = client.send_binary(b"same"), client.send_binary(b"same")
+    client.send_binary(b"same")
+    first = client.data_to_send()
+    client.send_binary(b"same")
+    second = client.data_to_send()
     assert first[1] & 0x80 and second[1] & 0x80
     assert first[2:6] != second[2:6]  # 2**-32 chance of a false failure
     frame, _ = Frame.parse(first)
@@ -72,7 +90,8 @@ def test_client_masks_every_frame_with_a_fresh_key():
 
 def test_client_with_fixed_mask_key_gives_rfc_bytes():
     client = Connection("client", mask_key=lambda: KEY)
-    assert client.send_text("Hello") == bytes.fromhex("81 85 37 fa 21 3d 7f 9f 4d 51 58")
+    client.send_text("Hello")
+    assert sent(client) == bytes.fromhex("81 85 37 fa 21 3d 7f 9f 4d 51 58")
 
 
 def test_binary_and_empty_messages():
@@ -201,10 +220,11 @@ def test_client_initiated_close_is_echoed_and_closes():
     server = Connection("server")
     assert server.receive_data(close_frame(1000, b"bye")) == [Close(1000, "bye")]
     assert server.state is State.CLOSED
-    assert sent_close(server.data_to_send()) == (1000, "bye")
+    assert sent_close(server.data_to_send()) == Close(1000, "bye")
     assert (server.close_code, server.close_reason) == (1000, "bye")
     with pytest.raises(ConnectionClosed):
         server.send_text("too late")
+    assert server.data_to_send() == b""
 
 
 def test_empty_close_reports_1005_and_gets_an_empty_reply():
@@ -226,7 +246,8 @@ def test_frames_after_close_in_the_same_chunk_are_ignored():
 
 def test_server_initiated_close_handshake():
     server = Connection("server")
-    assert server.close(1001, "going away") == b"\x88\x0c\x03\xe9going away"
+    assert server.close(1001, "going away") is None
+    assert sent(server) == b"\x88\x0c\x03\xe9going away"
     assert server.state is State.CLOSING
     with pytest.raises(ConnectionClosed):
         server.send_text("no more data")
@@ -243,6 +264,7 @@ def test_server_initiated_close_handshake():
 def test_protocol_error_while_closing_sends_no_second_close():
     server = Connection("server")
     server.close()
+    assert sent_close(server.data_to_send()) == Close(1000)
     events = server.receive_data(Frame(Opcode.TEXT, b"x").serialize())
     assert events[0].code == 1002 and server.data_to_send() == b""
 
@@ -287,34 +309,47 @@ def test_close_reason_that_is_not_utf8_is_1007():
 
 def test_tcp_eof_without_close_reports_1006():
     server = Connection("server")
-    assert server.receive_eof() == [Close(1006, "")]
+    [event] = server.receive_eof()
+    assert event == Close(1006, "") and type(event) is wslearn.Close
+    assert server.close_code == 1006
     assert server.state is State.CLOSED and server.receive_eof() == []
 
 
 def test_close_payload_validation_when_sending():
-    assert close_payload(None) == b""
-    with pytest.raises(ValueError):
-        close_payload(None, "reason without code")
-    with pytest.raises(ValueError):
-        close_payload(1005)
-    with pytest.raises(ValueError):
-        close_payload(1000, "é" * 62)  # 124 bytes
-    assert len(close_payload(1000, "a" * 123)) == 125
+    assert Close(1005).serialize() == b""
+    with pytest.raises(LocalProtocolError):
+        Close(1005, "reason without code").serialize()
+    with pytest.raises(LocalProtocolError):
+        Close(1006).serialize()
+    with pytest.raises(LocalProtocolError):
+        Close(1000, "é" * 62).serialize()  # 124 bytes
+    assert len(Close(1000, "a" * 123).serialize()) == 125
+    # The connection refuses them the same way, before anything is queued.
+    server = Connection("server")
+    with pytest.raises(LocalProtocolError):
+        server.close(None, "reason without code")
+    with pytest.raises(LocalProtocolError):
+        server.close(1006)
+    with pytest.raises(LocalProtocolError):
+        server.close(1000, "é" * 62)
+    assert server.state is State.OPEN and server.data_to_send() == b""
+    server.close(1000, "a" * 123)
+    assert sent_close(sent(server)) == Close(1000, "a" * 123)
 
 
 def test_send_frame_enforces_fragment_order():
     server = Connection("server")
-    with pytest.raises(ValueError):
+    with pytest.raises(LocalProtocolError):
         server.send_frame(Frame(Opcode.CONT, b"x"))
-    first = server.send_frame(Frame(Opcode.TEXT, b"Hel", fin=False))
-    ping = server.send_ping(b"!")
-    with pytest.raises(ValueError):
+    assert server.send_frame(Frame(Opcode.TEXT, b"Hel", fin=False)) is None
+    assert server.send_ping(b"!") is None
+    with pytest.raises(LocalProtocolError):
         server.send_text("interleaved data message")
-    last = server.send_frame(Frame(Opcode.CONT, b"lo"))
-    with pytest.raises(ValueError):
+    server.send_frame(Frame(Opcode.CONT, b"lo"))
+    with pytest.raises(LocalProtocolError):
         server.send_frame(Frame(Opcode.CLOSE))
     client = Connection("client")
-    assert client.receive_data(first + ping + last) == [Ping(b"!"), Text("Hello")]
+    assert client.receive_data(sent(server)) == [Ping(b"!"), Text("Hello")]
 
 
 def test_observer_sees_frames_in_both_directions():
@@ -323,7 +358,7 @@ def test_observer_sees_frames_in_both_directions():
         "server", frame_observer=lambda d, f: seen.append((d, f.opcode, f.header.length))
     )
     server.receive_data(client_frame(Opcode.PING, b"abc"))
-    server.send_pong(b"xy")
+    assert server.send_pong(b"xy") is None
     assert seen == [("in", Opcode.PING, 3), ("out", Opcode.PONG, 3), ("out", Opcode.PONG, 2)]
 
 
@@ -334,11 +369,15 @@ def test_role_must_be_server_or_client():
 
 def test_client_and_server_talk_to_each_other_in_memory():
     client, server = Connection("client"), Connection("server")
-    assert server.receive_data(client.send_text("ping?")) == [Text("ping?")]
-    assert client.receive_data(server.send_binary(b"\x01")) == [Binary(b"\x01")]
-    assert server.receive_data(client.send_ping(b"p")) == [Ping(b"p")]
+    client.send_text("ping?")
+    assert server.receive_data(client.data_to_send()) == [Text("ping?")]
+    server.send_binary(b"\x01")
+    assert client.receive_data(server.data_to_send()) == [Binary(b"\x01")]
+    client.send_ping(b"p")
+    assert server.receive_data(client.data_to_send()) == [Ping(b"p")]
     assert client.receive_data(server.data_to_send()) == [Pong(b"p")]
-    assert server.receive_data(client.close(1000, "done")) == [Close(1000, "done")]
+    client.close(1000, "done")
+    assert server.receive_data(client.data_to_send()) == [Close(1000, "done")]
     assert client.receive_data(server.data_to_send()) == [Close(1000, "done")]
     assert client.state is State.CLOSED and server.state is State.CLOSED
 
@@ -349,3 +388,376 @@ def test_1009_reason_names_the_whole_message_and_the_limit():
     )
     event = fails_with(data, 1009, max_size=1000)
     assert "1200 bytes" in event.reason and "limit of 1000" in event.reason
+
+
+# ---------------------------------------------------------------- one outlet
+
+
+def test_every_send_method_returns_none_and_queues_in_call_order():
+    server = Connection("server")
+    calls = [
+        (server.send_text, ("a",)),
+        (server.send_binary, (b"b",)),
+        (server.send_ping, (b"c",)),
+        (server.send_pong, (b"d",)),
+        (server.send_frame, (Frame(Opcode.TEXT, b"e"),)),
+        (server.close, (1000, "f")),
+    ]
+    for method, args in calls:
+        assert method(*args) is None, method.__name__
+    expected = [
+        Frame(Opcode.TEXT, b"a"),
+        Frame(Opcode.BINARY, b"b"),
+        Frame(Opcode.PING, b"c"),
+        Frame(Opcode.PONG, b"d"),
+        Frame(Opcode.TEXT, b"e"),
+        Frame(Opcode.CLOSE, Close(1000, "f").serialize()),
+    ]
+    assert sent(server) == b"".join(frame.serialize() for frame in expected)
+
+
+def test_data_to_send_empties_the_queue_and_nothing_is_sent_twice():
+    server = Connection("server")
+    assert server.data_to_send() == b""
+    server.send_text("one")
+    assert server.data_to_send() == Frame(Opcode.TEXT, b"one").serialize()
+    assert server.data_to_send() == b""
+    server.send_text("two")
+    server.receive_data(client_frame(Opcode.PING, b"p"))
+    assert server.data_to_send() == (
+        Frame(Opcode.TEXT, b"two").serialize() + Frame(Opcode.PONG, b"p").serialize()
+    )
+    assert server.data_to_send() == b""
+
+
+def test_server_pong_to_a_masked_ping_leaves_before_a_text_sent_after_it():
+    server = Connection("server")
+    assert server.receive_data(client_frame(Opcode.PING, b"ping!")) == [Ping(b"ping!")]
+    server.send_text("hi")
+    assert sent(server) == (
+        Frame(Opcode.PONG, b"ping!").serialize() + Frame(Opcode.TEXT, b"hi").serialize()
+    )
+
+
+def test_client_pong_and_text_leave_in_order_each_masked():
+    keys = iter([b"\x01\x02\x03\x04", b"\x05\x06\x07\x08"])
+    client = Connection("client", mask_key=lambda: next(keys))
+    assert client.receive_data(Frame(Opcode.PING, b"ping!").serialize()) == [Ping(b"ping!")]
+    client.send_text("hi")
+    assert sent(client) == (
+        Frame(Opcode.PONG, b"ping!").serialize(b"\x01\x02\x03\x04")
+        + Frame(Opcode.TEXT, b"hi").serialize(b"\x05\x06\x07\x08")
+    )
+
+
+def test_queued_text_then_pong_then_close_echo_leave_in_the_order_they_were_made():
+    server = Connection("server")
+    server.send_text("first")
+    events = server.receive_data(client_frame(Opcode.PING, b"p") + close_frame(1001, b"bye"))
+    assert events == [Ping(b"p"), Close(1001, "bye")]
+    assert sent(server) == b"".join(
+        frame.serialize()
+        for frame in [
+            Frame(Opcode.TEXT, b"first"),
+            Frame(Opcode.PONG, b"p"),
+            Frame(Opcode.CLOSE, Close(1001, "bye").serialize()),
+        ]
+    )
+
+
+def test_received_close_puts_the_echo_in_data_to_send():
+    server = Connection("server")
+    server.receive_data(close_frame(4000, b"done"))
+    assert sent_close(sent(server)) == Close(4000, "done")
+
+
+def test_close_then_data_to_send_gives_the_close_frame_once():
+    client = Connection("client", mask_key=lambda: KEY)
+    client.close(1000, "bye")
+    assert client.state is State.CLOSING
+    assert sent(client) == Frame(Opcode.CLOSE, b"\x03\xe8bye").serialize(KEY)
+    # The peer's reply completes the handshake and is not answered again.
+    assert client.receive_data(Frame(Opcode.CLOSE, b"\x03\xe8bye").serialize()) == [
+        Close(1000, "bye")
+    ]
+    assert client.state is State.CLOSED and client.data_to_send() == b""
+
+
+def test_close_without_a_code_sends_an_empty_payload_reported_as_1005():
+    client, server = Connection("client", mask_key=lambda: KEY), Connection("server")
+    client.close(code=None)
+    data = sent(client)
+    assert data == Frame(Opcode.CLOSE, b"").serialize(KEY)
+    assert server.receive_data(data) == [Close(1005)]
+    assert server.close_code == 1005
+    assert sent(server) == bytes.fromhex("88 00")  # the echo is empty too
+
+
+def test_failure_close_is_queued_after_what_was_already_queued():
+    server = Connection("server")
+    server.send_text("before")
+    events = server.receive_data(Frame(Opcode.TEXT, b"unmasked").serialize())
+    assert events[-1].code == 1002
+    data = sent(server)
+    before = Frame(Opcode.TEXT, b"before").serialize()
+    assert data.startswith(before)
+    assert sent_close(data[len(before) :]).code == 1002
+
+
+def test_the_close_event_is_the_close_value_type_everywhere():
+    assert wslearn.Close is wslearn.connection.Close is wslearn.frames.Close
+    [event] = Connection("server").receive_data(close_frame(1000, b"bye"))
+    assert type(event) is wslearn.frames.Close
+    assert event == Close(1000, "bye") and str(event) == '1000 "bye"'
+
+
+# ---------------------------------------------------------------- whose fault
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        Frame(Opcode.PING, b"x", fin=False),  # fragmented control frame
+        Frame(Opcode.PONG, bytes(126)),  # control frame over 125 bytes
+        Frame(Opcode.PING, bytes(126)),
+        Frame(3, b""),  # reserved opcode
+        Frame(0xB, b""),
+    ],
+)
+@pytest.mark.parametrize("role", ["server", "client"])
+def test_sending_a_frame_the_rfc_forbids_is_our_mistake(frame, role):
+    conn = Connection(role)
+    with pytest.raises(LocalProtocolError) as info:
+        conn.send_frame(frame)
+    assert not isinstance(info.value, ProtocolError)
+    assert isinstance(info.value, ValueError) and isinstance(info.value, WebSocketError)
+    # Nothing was queued and the connection is still usable.
+    assert conn.state is State.OPEN and conn.data_to_send() == b""
+    conn.send_text("still fine")
+    assert Connection("client" if role == "server" else "server").receive_data(
+        conn.data_to_send()
+    ) == [Text("still fine")]
+
+
+@pytest.mark.parametrize(
+    "send", [lambda c: c.send_ping(bytes(126)), lambda c: c.send_pong(bytes(126))]
+)
+def test_send_ping_and_pong_over_125_bytes_are_local_errors(send):
+    server = Connection("server")
+    with pytest.raises(LocalProtocolError) as info:
+        send(server)
+    assert not isinstance(info.value, ProtocolError)
+    assert server.data_to_send() == b"" and server.state is State.OPEN
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        Frame(Opcode.PING, b"x", fin=False),
+        Frame(Opcode.PING, bytes(126)),
+        Frame(3, b""),
+    ],
+)
+def test_receiving_those_frames_from_a_peer_is_the_peers_fault_1002(frame):
+    # Built by hand, the way a broken client would send them (serialize refuses to).
+    header = bytes([(0x80 if frame.fin else 0) | frame.opcode, 0x80 | min(len(frame.payload), 126)])
+    if len(frame.payload) > 125:
+        header += struct.pack("!H", len(frame.payload))
+    data = header + KEY + mask(frame.payload, KEY)
+    fails_with(data, 1002)
+
+
+def test_connection_closed_is_a_local_protocol_error():
+    assert issubclass(ConnectionClosed, LocalProtocolError)
+    assert issubclass(ConnectionClosed, ValueError)
+    assert not issubclass(ConnectionClosed, ProtocolError)
+    server = Connection("server")
+    server.close()
+    for send in (
+        lambda: server.send_text("x"),
+        lambda: server.send_binary(b"x"),
+        lambda: server.send_ping(),
+        lambda: server.send_pong(),
+        lambda: server.send_frame(Frame(Opcode.TEXT, b"x")),
+        lambda: server.close(),
+    ):
+        with pytest.raises(ConnectionClosed):
+            send()
+    assert sent_close(sent(server)) == Close(1000)
+
+
+def test_send_frame_close_is_refused_and_leaves_the_state_open():
+    server = Connection("server")
+    with pytest.raises(LocalProtocolError) as info:
+        server.send_frame(Frame(Opcode.CLOSE, Close(1000).serialize()))
+    assert not isinstance(info.value, ConnectionClosed)
+    assert server.state is State.OPEN and server.data_to_send() == b""
+
+
+def test_misuse_is_a_local_error_not_a_protocol_error():
+    server = Connection("server")
+    for misuse in (
+        lambda: server.send_frame(Frame(Opcode.CONT, b"x")),
+        lambda: (server.send_frame(Frame(Opcode.TEXT, b"a", fin=False)), server.send_text("b")),
+    ):
+        with pytest.raises(LocalProtocolError) as info:
+            misuse()
+        assert not isinstance(info.value, (ProtocolError, ConnectionClosed))
+
+
+# ---------------------------------------------------------------- the size limit
+
+
+def test_max_size_is_read_and_written_on_the_connection():
+    server = Connection("server")
+    assert server.max_size == DEFAULT_MAX_SIZE == 2**20
+    server.max_size = 10
+    assert server.max_size == 10
+    assert Connection("server", max_size=None).max_size is None
+
+
+def test_lowering_max_size_after_construction_takes_effect():
+    server = Connection("server")
+    assert server.receive_data(client_frame(Opcode.BINARY, bytes(100))) == [Binary(bytes(100))]
+    server.max_size = 99
+    assert server.receive_data(client_frame(Opcode.BINARY, bytes(99))) == [Binary(bytes(99))]
+    events = server.receive_data(client_frame(Opcode.BINARY, bytes(100)))
+    assert isinstance(events[-1], Failed) and events[-1].code == 1009
+    assert "limit of 99" in events[-1].reason
+    assert sent_close(server.data_to_send()).code == 1009
+
+
+def test_raising_max_size_after_construction_lets_a_bigger_message_through():
+    server = Connection("server", max_size=100)
+    server.max_size = 200_000
+    big = bytes(range(256)) * 700  # 179200 bytes: a 64-bit length
+    assert server.receive_data(client_frame(Opcode.BINARY, big)) == [Binary(big)]
+    assert server.state is State.OPEN
+
+
+def test_max_size_none_after_construction_means_no_limit():
+    server = Connection("server", max_size=10)
+    server.max_size = None
+    big = bytes(DEFAULT_MAX_SIZE + 1)
+    assert server.receive_data(client_frame(Opcode.BINARY, big)) == [Binary(big)]
+
+
+def test_max_size_change_in_the_middle_of_a_fragmented_message_counts_what_came_before():
+    server = Connection("server", max_size=1000)
+    assert server.receive_data(client_frame(Opcode.BINARY, bytes(60), fin=False)) == []
+    server.max_size = 100
+    events = server.receive_data(client_frame(Opcode.CONT, bytes(50)))
+    assert events[-1].code == 1009 and "110 bytes" in events[-1].reason
+
+
+def test_fragments_each_under_the_limit_but_over_it_together_are_1009():
+    data = b"".join(
+        client_frame(Opcode.TEXT if i == 0 else Opcode.CONT, b"x" * 30, fin=False) for i in range(3)
+    )
+    data += client_frame(Opcode.CONT, b"x" * 30)  # 4 fragments of 30: 120 bytes, limit 100
+    event = fails_with(data, 1009, max_size=100)
+    assert "120 bytes" in event.reason and "limit of 100" in event.reason
+
+
+def test_fragments_exactly_at_the_limit_together_are_accepted():
+    server = Connection("server", max_size=100)
+    data = client_frame(Opcode.BINARY, bytes(50), fin=False) + client_frame(Opcode.CONT, bytes(50))
+    assert server.receive_data(data) == [Binary(bytes(100))]
+    # The count starts again with the next message.
+    assert server.receive_data(data) == [Binary(bytes(100))]
+
+
+def test_control_frames_between_fragments_do_not_count_towards_the_limit():
+    server = Connection("server", max_size=100)
+    data = (
+        client_frame(Opcode.BINARY, bytes(50), fin=False)
+        + client_frame(Opcode.PING, bytes(125))
+        + client_frame(Opcode.CONT, bytes(50))
+    )
+    assert server.receive_data(data) == [Ping(bytes(125)), Binary(bytes(100))]
+
+
+# ---------------------------------------------------------------- the observer
+
+
+def _collect(role, keep_wire=0, **kw):
+    seen = []
+    conn = Connection(
+        role, frame_observer=lambda d, f: seen.append((d, f)), keep_wire=keep_wire, **kw
+    )
+    return conn, seen
+
+
+@pytest.mark.parametrize("role", ["server", "client"])
+@pytest.mark.parametrize("length", [0, 5, 125, 126, 300, 70000])
+def test_out_frames_carry_the_header_and_payload_start_that_went_out(role, length):
+    conn, seen = _collect(role, keep_wire=16)
+    payload = bytes(range(256)) * (length // 256 + 1)
+    conn.send_binary(payload[:length])
+    data = sent(conn)
+    [(direction, frame)] = seen
+    assert direction == "out" and frame.payload == payload[:length]
+    header = frame.header
+    assert data.startswith(header.raw)
+    assert header == parse_frame_header(data)  # every field, raw included
+    assert header.masked == (role == "client")
+    # The payload as it was sent: masked by a client, plain from a server.
+    assert frame.wire_preview == data[len(header.raw) : len(header.raw) + 16]
+    if role == "client":
+        assert frame.wire_preview == mask(payload[:length], header.mask)[:16]
+    else:
+        assert frame.wire_preview == payload[:16][:length]
+
+
+def test_out_frames_of_a_client_concatenate_to_exactly_what_was_sent():
+    conn, seen = _collect("client", keep_wire=1000)
+    conn.receive_data(Frame(Opcode.PING, b"auto").serialize())  # an automatic Pong
+    conn.send_text("hello")
+    conn.send_frame(Frame(Opcode.BINARY, b"frag", fin=False))
+    conn.send_frame(Frame(Opcode.CONT, b"ment"))
+    conn.close(1000, "bye")
+    out = [frame for direction, frame in seen if direction == "out"]
+    assert [f.opcode for f in out] == [
+        Opcode.PONG,
+        Opcode.TEXT,
+        Opcode.BINARY,
+        Opcode.CONT,
+        Opcode.CLOSE,
+    ]
+    assert b"".join(f.header.raw + f.wire_preview for f in out) == sent(conn)
+    for frame in out:
+        assert frame.header.masked and mask(frame.wire_preview, frame.header.mask) == frame.payload
+
+
+def test_out_frames_without_keep_wire_have_an_empty_preview_but_the_header():
+    conn, seen = _collect("client", mask_key=lambda: KEY)
+    conn.send_text("Hello")
+    [(_, frame)] = seen
+    assert frame.wire_preview == b""
+    assert frame.header.raw == bytes.fromhex("81 85 37 fa 21 3d")
+
+
+@pytest.mark.parametrize("keep_wire", [0, 3, 16, 100])
+def test_in_frames_carry_the_wire_bytes_as_received_still_masked(keep_wire):
+    conn, seen = _collect("server", keep_wire=keep_wire)
+    data = client_frame(Opcode.TEXT, b"Hello, masked world")
+    assert conn.receive_data(data) == [Text("Hello, masked world")]
+    [(direction, frame)] = seen
+    assert direction == "in"
+    assert frame.header.raw == data[:6] and frame.header.mask == KEY
+    assert frame.wire_preview == data[6 : 6 + keep_wire]
+    assert frame.payload == b"Hello, masked world"
+
+
+def test_in_frames_from_a_server_carry_the_plain_wire_bytes():
+    conn, seen = _collect("client", keep_wire=4)
+    data = Frame(Opcode.BINARY, b"abcdefgh").serialize()
+    conn.receive_data(data)
+    [(_, frame)] = seen
+    assert frame.header.raw == data[:2] and frame.wire_preview == b"abcd"
+
+
+def test_the_old_close_helpers_are_gone():
+    for name in ("close_payload", "parse_close_payload"):
+        assert not hasattr(wslearn, name) and name not in wslearn.__all__
+        assert not hasattr(wslearn.connection, name)

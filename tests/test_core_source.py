@@ -10,13 +10,16 @@ lives in :mod:`wslearn.speedups`, which is optional and not part of the core.
 from __future__ import annotations
 
 import ast
+import importlib
 from pathlib import Path
 from typing import List
 
 import pytest
 
+import wslearn
+
 ROOT = Path(__file__).resolve().parent.parent
-CORE = ["frames", "masking", "reader", "connection", "handshake", "errors", "opcodes"]
+CORE = ["frames", "masking", "reader", "connection", "handshake", "errors", "opcodes", "bytes_like"]
 PRIVATE_ENUM = {"_value2member_map_", "_member_map_", "_member_names_", "_missing_"}
 
 
@@ -72,3 +75,64 @@ def test_the_core_uses_plain_python(module: str) -> None:
     path = ROOT / "wslearn" / f"{module}.py"
     found = tricks(path.read_text(encoding="utf-8"))
     assert not found, f"wslearn/{module}.py:\n" + "\n".join(found)
+
+
+def assignments_of(source: str, name: str) -> List[int]:
+    """Lines where ``source`` binds ``name`` at any depth (``name = ...``, ``name: T = ...``)."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+            targets = [node.target]
+        else:
+            continue
+        for target in targets:
+            for leaf in ast.walk(target):
+                if isinstance(leaf, ast.Name) and leaf.id == name:
+                    lines.append(node.lineno)
+    return lines
+
+
+def test_the_assignment_finder_finds_each_form() -> None:
+    source = (
+        "BytesLike = Union[bytes, bytearray]\n"
+        "BytesLike: Any = bytes\n"
+        "a, BytesLike = 1, 2\n"
+        "def f():\n"
+        "    BytesLike = bytes\n"
+        "from .bytes_like import BytesLike\n"
+        "x: BytesLike = b''\n"
+    )
+    assert assignments_of(source, "BytesLike") == [1, 2, 3, 5]
+
+
+def test_bytes_like_is_defined_once_in_its_own_module() -> None:
+    where = {}
+    for path in sorted((ROOT / "wslearn").glob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        lines = assignments_of(source, "BytesLike")
+        # A text search too, for a definition the syntax tree would not show as one.
+        lines += [
+            number
+            for number, line in enumerate(source.splitlines(), 1)
+            if line.lstrip().startswith("BytesLike =") and number not in lines
+        ]
+        if lines:
+            where[path.name] = lines
+    assert list(where) == ["bytes_like.py"], where
+    assert len(where["bytes_like.py"]) == 1
+    from wslearn import bytes_like, connection, frames, handshake, masking, reader
+
+    for module in (connection, frames, handshake, masking, reader):
+        assert module.BytesLike is bytes_like.BytesLike, module.__name__
+
+
+def test_opcodes_has_no_data_or_control_opcode_sets() -> None:
+    opcodes = importlib.import_module("wslearn.opcodes")
+    for name in ("DATA_OPCODES", "CONTROL_OPCODES"):
+        assert not hasattr(opcodes, name), name
+        assert name not in opcodes.__all__
+        assert not hasattr(wslearn, name), name
+    source = (ROOT / "wslearn" / "opcodes.py").read_text(encoding="utf-8")
+    assert "DATA_OPCODES" not in source and "CONTROL_OPCODES" not in source

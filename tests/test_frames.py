@@ -1,15 +1,22 @@
 """The frame format of RFC 6455 §5.2, checked on the examples of §5.7 and on every rule."""
 
+import dataclasses
 import struct
 
 import pytest
 
+import wslearn.frames
 from wslearn import (
+    Close,
+    CloseCode,
     Frame,
+    FrameHeader,
+    LocalProtocolError,
     Opcode,
     ProtocolError,
     encode_frame_header,
     length_case,
+    mask,
     parse_frame_header,
 )
 
@@ -172,11 +179,32 @@ def test_64_bit_length_with_top_bit_set_is_protocol_error():
     assert code == 1002 and "most significant bit" in message
 
 
-def test_serializing_an_oversized_control_frame_is_refused():
-    with pytest.raises(ProtocolError):
-        Frame(Opcode.PING, bytes(126)).serialize()
-    with pytest.raises(ProtocolError):
-        Frame(Opcode.CLOSE, b"", fin=False).serialize()
+@pytest.mark.parametrize(
+    "frame",
+    [
+        Frame(Opcode.PING, bytes(126)),
+        Frame(Opcode.CLOSE, bytes(126)),
+        Frame(Opcode.PONG, bytes(70000)),
+        Frame(Opcode.CLOSE, b"", fin=False),
+        Frame(Opcode.PING, b"x", fin=False),
+        Frame(3, b""),
+        Frame(0xF, b"x"),
+    ],
+)
+@pytest.mark.parametrize("key", [None, b"\x01\x02\x03\x04"])
+def test_serializing_a_frame_the_rfc_forbids_is_a_local_error(frame, key):
+    # Our own frame: the mistake is in the calling code, not the peer's.
+    for attempt in (frame.check, lambda: frame.to_wire(key), lambda: frame.serialize(key)):
+        with pytest.raises(LocalProtocolError) as info:
+            attempt()
+        assert not isinstance(info.value, ProtocolError)
+        assert isinstance(info.value, ValueError)
+
+
+def test_control_frames_at_the_limit_serialize():
+    for opcode in (Opcode.CLOSE, Opcode.PING, Opcode.PONG):
+        Frame(opcode, bytes(125)).check()
+        assert Frame(opcode, bytes(125)).serialize()[:2] == bytes([0x80 | opcode, 125])
 
 
 def test_encode_frame_header_rejects_bad_arguments():
@@ -203,7 +231,214 @@ def test_masked_frame_payload_is_xored_on_the_wire():
 
 def test_frame_built_with_a_plain_int_opcode_serializes_like_the_enum():
     assert Frame(1, b"Hello").serialize() == Frame(Opcode.TEXT, b"Hello").serialize()
-    with pytest.raises(ProtocolError):
+    with pytest.raises(LocalProtocolError):
         Frame(9, bytes(126)).serialize()
-    with pytest.raises(ValueError):
+    with pytest.raises(LocalProtocolError):
         Frame(3, b"").serialize()  # a reserved opcode cannot be sent
+    assert Frame(1, b"Hello").wire_header().opcode is Opcode.TEXT
+
+
+# ---------------------------------------------------------------- the header a frame is sent with
+
+
+WIRE_CASES = [
+    Frame(Opcode.TEXT, b"Hello"),
+    Frame(Opcode.TEXT, b"Hel", fin=False),
+    Frame(Opcode.CONT, b"lo"),
+    Frame(Opcode.BINARY, b""),
+    Frame(Opcode.BINARY, bytes(125)),
+    Frame(Opcode.BINARY, bytes(126)),
+    Frame(Opcode.BINARY, bytes(65535)),
+    Frame(Opcode.BINARY, bytes(65536)),
+    Frame(Opcode.PING, bytes(125)),
+    Frame(Opcode.CLOSE, b"\x03\xe8"),
+    Frame(Opcode.BINARY, b"x", rsv1=True, rsv3=True),
+]
+
+
+@pytest.mark.parametrize("frame", WIRE_CASES, ids=lambda f: f"{f.opcode.name}-{len(f.payload)}")
+@pytest.mark.parametrize("key", [None, bytes.fromhex("37 fa 21 3d")])
+def test_wire_header_is_what_parsing_the_serialized_frame_gives(frame, key):
+    header = frame.wire_header(key)
+    assert isinstance(header, FrameHeader)
+    data = frame.serialize(key)
+    parsed = parse_frame_header(data, allowed_rsv=0x70)
+    assert header == parsed  # every field: a named tuple compares them all
+    assert header.raw == parsed.raw == data[: header.header_size]
+    assert header.length_case == length_case(len(frame.payload))
+    assert header.mask == key and header.masked == (key is not None)
+
+
+def test_wire_header_of_the_rfc_masked_hello():
+    header = Frame(Opcode.TEXT, b"Hello").wire_header(bytes.fromhex("37 fa 21 3d"))
+    assert header.raw == bytes.fromhex("81 85 37 fa 21 3d")
+    assert (header.fin, header.opcode, header.masked, header.length) == (True, Opcode.TEXT, True, 5)
+    assert (header.length_case, header.header_size) == ("7-bit", 6)
+
+
+@pytest.mark.parametrize("length", [0, 5, 126, 70000])
+def test_to_wire_gives_the_header_and_the_payload_as_sent(length):
+    key = bytes.fromhex("37 fa 21 3d")
+    payload = bytes(range(256)) * (length // 256) + bytes(range(length % 256))
+    frame = Frame(Opcode.BINARY, payload)
+    header, on_wire = frame.to_wire(key)
+    assert header == frame.wire_header(key)
+    assert type(on_wire) is bytes and on_wire == mask(payload, key)
+    assert len(on_wire) == length and (length == 0 or on_wire != payload)
+    assert header.raw + on_wire == frame.serialize(key)
+    header, on_wire = frame.to_wire()
+    assert on_wire == payload and not header.masked and header.mask is None
+    assert header.raw + on_wire == frame.serialize()
+
+
+def test_the_rfc_masked_hello_to_wire():
+    header, on_wire = Frame(Opcode.TEXT, b"Hello").to_wire(bytes.fromhex("37 fa 21 3d"))
+    assert on_wire == bytes.fromhex("7f 9f 4d 51 58")
+
+
+def test_sending_builds_the_header_without_parsing_it_back(monkeypatch):
+    def no_parsing(*args, **kwargs):
+        raise AssertionError("parse_frame_header called while sending")
+
+    monkeypatch.setattr(wslearn.frames, "parse_frame_header", no_parsing)
+    frame = Frame(Opcode.TEXT, b"Hello")
+    assert frame.wire_header().raw == bytes.fromhex("81 05")
+    assert frame.serialize() == bytes.fromhex("81 05 48 65 6c 6c 6f")
+    conn = wslearn.Connection("client", frame_observer=lambda d, f: None, keep_wire=8)
+    conn.send_text("Hello")
+    assert len(conn.data_to_send()) == 11
+
+
+def test_a_frame_keeps_its_wire_preview_out_of_equality():
+    frame = Frame(Opcode.TEXT, b"Hello")
+    assert frame.wire_preview == b""
+    with_preview = dataclasses.replace(frame, wire_preview=b"\x7f\x9f")
+    assert with_preview == frame and with_preview.wire_preview == b"\x7f\x9f"
+    assert "wire_preview" not in repr(with_preview)
+
+
+# ---------------------------------------------------------------- Close payloads (§5.5.1)
+
+
+def test_close_is_a_frozen_value():
+    close = Close(1000, "bye")
+    assert close == Close(1000, "bye") and close != Close(1000, "bye!")
+    assert Close(1000).reason == ""
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        close.code = 1001
+    assert hash(close) == hash(Close(1000, "bye"))
+
+
+@pytest.mark.parametrize(
+    "close, payload",
+    [
+        (Close(1000, "bye"), "03 e8 62 79 65"),
+        (Close(1000), "03 e8"),
+        (Close(CloseCode.GOING_AWAY), "03 e9"),
+        (Close(4999, "é"), "13 87 c3 a9"),
+        (Close(1005), ""),
+    ],
+)
+def test_close_serialize_and_parse_are_a_pair(close, payload):
+    data = bytes.fromhex(payload)
+    assert close.serialize() == data
+    assert Close.parse(data) == close
+    assert Close.parse(bytearray(data)) == close and Close.parse(memoryview(data)) == close
+
+
+def test_an_empty_close_payload_is_1005_both_ways():
+    assert Close.parse(b"") == Close(1005) == Close(CloseCode.NO_STATUS_RCVD)
+    assert Close(1005).serialize() == b""
+    assert Close(CloseCode.NO_STATUS_RCVD).serialize() == b""
+
+
+def test_close_reason_of_exactly_123_bytes_fits():
+    close = Close(1000, "é" * 61 + "a")  # 123 bytes of UTF-8
+    payload = close.serialize()
+    assert len(payload) == 125 and Close.parse(payload) == close
+    Frame(Opcode.CLOSE, payload).check()
+
+
+@pytest.mark.parametrize(
+    "payload, code",
+    [
+        ("03", 1002),  # one byte: half a code
+        ("03 e7", 1002),  # 999
+        ("03 ec", 1002),  # 1004, reserved
+        ("03 ed", 1002),  # 1005: reported, never sent
+        ("03 ee", 1002),  # 1006
+        ("03 f7", 1002),  # 1015
+        ("03 f8", 1002),  # 1016
+        ("0b b7", 1002),  # 2999
+        ("13 88", 1002),  # 5000
+        ("ff ff", 1002),
+        ("00 00", 1002),
+        ("03 e8 ff", 1007),  # reason not UTF-8
+        ("03 e8 c3", 1007),  # truncated UTF-8
+        ("03 e8 ed a0 80", 1007),  # a surrogate
+    ],
+)
+def test_close_parse_refuses_what_a_peer_may_not_send(payload, code):
+    with pytest.raises(ProtocolError) as info:
+        Close.parse(bytes.fromhex(payload))
+    assert info.value.code == code
+    assert not isinstance(info.value, LocalProtocolError)
+
+
+@pytest.mark.parametrize(
+    "close",
+    [
+        Close(999),
+        Close(1004),
+        Close(1006),
+        Close(1015),
+        Close(1016),
+        Close(2999),
+        Close(5000),
+        Close(0),
+        Close(1005, "reason without a code"),
+        Close(1000, "é" * 62),  # 124 bytes
+        Close(1000, "a" * 124),
+    ],
+)
+def test_close_serialize_refuses_what_we_may_not_send(close):
+    with pytest.raises(LocalProtocolError) as info:
+        close.serialize()
+    assert not isinstance(info.value, ProtocolError)
+
+
+@pytest.mark.parametrize(
+    "close, text",
+    [
+        (Close(1000, "bye"), '1000 "bye"'),
+        (Close(1000), "1000"),
+        (Close(1005), "(no code)"),
+        (Close(1006), "1006"),
+        (Close(4001, "再见"), '4001 "再见"'),
+    ],
+)
+def test_close_str(close, text):
+    assert str(close) == text
+
+
+@pytest.mark.parametrize(
+    "payload, text",
+    [
+        ("", "(no code)"),
+        ("03 e8", "1000"),
+        ("03 e8 62 79 65", '1000 "bye"'),
+        ("03", "03 (1 byte: too short for a code)"),
+        ("03 e8 ff fe", "1000 ff fe (reason is not UTF-8)"),
+        ("03 e7 78", '999 "x" (code 999 may not be sent)'),
+        ("13 88", "5000 (code 5000 may not be sent)"),
+    ],
+)
+def test_close_describe_documented_forms(payload, text):
+    assert Close.describe(bytes.fromhex(payload)) == text
+    assert Close.describe(bytearray.fromhex(payload)) == text
+
+
+def test_close_describe_of_an_explicit_1005_names_the_code():
+    text = Close.describe(bytes.fromhex("03 ed"))
+    assert text != Close.describe(b"") + " (code 1005 may not be sent)"
+    assert text == "1005 (code 1005 may not be sent)"

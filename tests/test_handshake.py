@@ -7,6 +7,8 @@ import pytest
 from wslearn import (
     HandshakeError,
     Headers,
+    InvalidResponse,
+    WebSocketError,
     accept_key,
     accept_response,
     check_response,
@@ -275,43 +277,49 @@ def test_client_keys_are_fresh_each_time():
 def test_check_response_refuses_a_wrong_accept_key():
     response = parse_response(accept_response(RFC_KEY))
     other = client_request("h")[1]
-    with pytest.raises(HandshakeError) as info:
+    with pytest.raises(InvalidResponse) as info:
         check_response(response, other)
     assert "Sec-WebSocket-Accept" in info.value.message
+    assert info.value.status == 101
 
 
 def test_check_response_reports_a_refusal_status():
     response = parse_response(reject_response(HandshakeError(403, "no")))
-    with pytest.raises(HandshakeError) as info:
+    with pytest.raises(InvalidResponse) as info:
         check_response(response, RFC_KEY)
     assert info.value.status == 403
+    assert "403" in info.value.message and "not 101" in info.value.message
 
 
 @pytest.mark.parametrize(
-    "drop, add",
+    "drop, add, says",
     [
-        ("Upgrade: websocket\r\n", ""),
-        ("Connection: Upgrade\r\n", ""),
-        ("", "Sec-WebSocket-Extensions: permessage-deflate\r\n"),
-        ("", "Sec-WebSocket-Protocol: unasked\r\n"),
+        ("Upgrade: websocket\r\n", "", "Upgrade"),
+        ("Connection: Upgrade\r\n", "", "Connection"),
+        ("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n", "", "Sec-WebSocket-Accept"),
+        ("", "Sec-WebSocket-Extensions: permessage-deflate\r\n", "extension"),
+        ("", "Sec-WebSocket-Protocol: unasked\r\n", "'unasked'"),
     ],
 )
-def test_check_response_refuses_an_invalid_101(drop, add):
+def test_check_response_refuses_an_invalid_101(drop, add, says):
     text = (
         accept_response(RFC_KEY).decode().replace(drop, "", 1)
         if drop
         else accept_response(RFC_KEY).decode()
     )
     text = text[:-2] + add + "\r\n"
-    with pytest.raises(HandshakeError):
+    with pytest.raises(InvalidResponse) as info:
         check_response(parse_response(text.encode()), RFC_KEY)
+    assert info.value.status == 101 and says in info.value.message
+    assert not isinstance(info.value, HandshakeError)
 
 
 def test_parse_response_incomplete_and_malformed():
     full = accept_response(RFC_KEY)
     assert parse_response(full[:-1]) is None
-    with pytest.raises(HandshakeError):
+    with pytest.raises(InvalidResponse) as info:
         parse_response(b"HTTP/1.1 OK\r\n\r\n")
+    assert info.value.status is None
     assert parse_response(b"HTTP/1.1 204\r\n\r\n").reason == ""
 
 
@@ -327,7 +335,13 @@ def test_client_request_uses_a_given_key():
 
 
 def test_a_refused_101_reads_as_an_invalid_response_not_as_a_status():
-    assert str(HandshakeError(101, "bad accept")) == "invalid 101 response: bad accept"
+    assert str(InvalidResponse("bad accept", 101)) == (
+        "invalid response to our handshake (HTTP 101): bad accept"
+    )
+    assert str(InvalidResponse("garbled")) == "invalid response to our handshake: garbled"
+    error = InvalidResponse("x", 403)
+    assert (error.message, error.status) == ("x", 403)
+    assert InvalidResponse("x").status is None
 
 
 def test_a_426_names_upgrade_in_connection_too():
@@ -342,3 +356,89 @@ def test_headers_iterate_in_order_and_bytes_bodies_pass_through():
     headers = Headers([("A", "1"), ("B", "2")])
     assert list(headers) == [("A", "1"), ("B", "2")]
     assert http_response(200, b"\x00\xff").endswith(b"\r\n\r\n\x00\xff")
+
+
+# ---------------------------------------------------------- the client refuses: InvalidResponse
+
+
+def test_invalid_response_is_the_clients_refusal_not_a_server_status():
+    assert issubclass(InvalidResponse, WebSocketError)
+    assert not issubclass(InvalidResponse, HandshakeError)
+    assert not issubclass(HandshakeError, InvalidResponse)
+
+
+def _response_with(drop="", add=""):
+    text = accept_response(RFC_KEY).decode()
+    if drop:
+        assert drop in text
+        text = text.replace(drop, "", 1)
+    return (text[:-2] + add + "\r\n").encode()
+
+
+@pytest.mark.parametrize(
+    "data, key, subprotocols, status",
+    [
+        # A 101 with the accept value of another key.
+        (accept_response(accept_key(RFC_KEY)), RFC_KEY, (), 101),
+        (_response_with(drop="Upgrade: websocket\r\n"), RFC_KEY, (), 101),
+        (_response_with(drop="Connection: Upgrade\r\n"), RFC_KEY, (), 101),
+        (_response_with(add="Sec-WebSocket-Protocol: chat\r\n"), RFC_KEY, ("other",), 101),
+        (_response_with(add="Sec-WebSocket-Protocol: chat\r\n"), RFC_KEY, (), 101),
+        (reject_response(HandshakeError(403, "origin not allowed")), RFC_KEY, (), 403),
+        (http_response(200, "hello"), RFC_KEY, (), 200),
+        (b"HTTP/1.1 426 Upgrade Required\r\n\r\n", RFC_KEY, (), 426),
+    ],
+)
+def test_every_refused_server_answer_is_invalid_response_with_its_status(
+    data, key, subprotocols, status
+):
+    response = parse_response(data)
+    assert response is not None
+    with pytest.raises(InvalidResponse) as info:
+        check_response(response, key, subprotocols=subprotocols)
+    assert info.value.status == status
+    assert str(info.value).startswith(f"invalid response to our handshake (HTTP {status}): ")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"HTTP/1.1 OK\r\n\r\n",
+        b"HTTP/1.1 1O1 Switching Protocols\r\n\r\n",
+        b"HTTP/1.1 101 OK\r\nNoColonHere\r\n\r\n",
+        b"HTTP/1.1 101 OK\r\n folded: value\r\n\r\n",
+        b"HTTP/1.1 101 OK\r\nBad Name: x\r\n\r\n",
+        b"HTTP/1.1 101 OK\r\nX-Long: " + b"a" * MAX_LINE,  # refused before the head ends
+        b"HTTP/1.1 101 " + b"a" * MAX_LINE,
+        b"HTTP/1.1 101 OK\r\n" + b"X-A: b\r\n" * (MAX_HEADERS + 1),
+    ],
+    ids=[
+        "no status code",
+        "status not a number",
+        "header without colon",
+        "folded header",
+        "space in header name",
+        "over-long header line",
+        "over-long status line",
+        "too many headers",
+    ],
+)
+def test_an_unreadable_response_is_invalid_response_without_a_status(data):
+    with pytest.raises(InvalidResponse) as info:
+        parse_response(data)
+    assert info.value.status is None
+    assert not isinstance(info.value, HandshakeError)
+    assert str(info.value).startswith("invalid response to our handshake: ")
+
+
+def test_an_over_long_response_line_names_the_limit():
+    with pytest.raises(InvalidResponse) as info:
+        parse_response(b"HTTP/1.1 101 OK\r\nX-Long: " + b"a" * MAX_LINE)
+    assert str(MAX_LINE) in info.value.message
+
+
+def test_the_server_side_still_refuses_with_handshake_error_and_a_status():
+    with pytest.raises(HandshakeError) as info:
+        parse_request(b"GET / HTTP/1.1\r\nX-Long: " + b"a" * MAX_LINE)
+    assert info.value.status == 431
+    assert not isinstance(info.value, InvalidResponse)

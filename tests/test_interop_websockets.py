@@ -37,6 +37,7 @@ from wslearn import (
     Frame,
     FrameReader,
     HandshakeError,
+    InvalidResponse,
     Opcode,
     Ping,
     Pong,
@@ -256,7 +257,11 @@ def test_websockets_server_messages_arrive_at_wslearn_client(kind, size):
 def test_wslearn_client_messages_arrive_at_websockets_server(kind, size):
     opcode, payload, event = payload_for(kind, size)
     client = Connection("client")
-    data = client.send_text(event.data) if opcode is Opcode.TEXT else client.send_binary(payload)
+    if opcode is Opcode.TEXT:
+        client.send_text(event.data)
+    else:
+        client.send_binary(payload)
+    data = client.data_to_send()
     server = ws_server()
     server.receive_data(data)
     frames = server.events_received()
@@ -271,7 +276,11 @@ def test_wslearn_client_messages_arrive_at_websockets_server(kind, size):
 def test_wslearn_server_messages_arrive_at_websockets_client(kind, size):
     opcode, payload, event = payload_for(kind, size)
     server = Connection("server")
-    data = server.send_text(event.data) if opcode is Opcode.TEXT else server.send_binary(payload)
+    if opcode is Opcode.TEXT:
+        server.send_text(event.data)
+    else:
+        server.send_binary(payload)
+    data = server.data_to_send()
     client = ws_client()
     client.receive_data(data)
     frames = client.events_received()
@@ -331,10 +340,11 @@ def test_websockets_fragmented_binary_fed_frame_by_frame_to_wslearn_client():
 
 def test_wslearn_fragmented_text_with_ping_is_read_by_websockets_which_pongs():
     server = Connection("server")
-    wire = server.send_frame(Frame(Opcode.TEXT, TEXT_PIECES[0], fin=False))
-    wire += server.send_ping(b"mid")
-    wire += server.send_frame(Frame(Opcode.CONT, TEXT_PIECES[1], fin=False))
-    wire += server.send_frame(Frame(Opcode.CONT, TEXT_PIECES[2], fin=True))
+    server.send_frame(Frame(Opcode.TEXT, TEXT_PIECES[0], fin=False))
+    server.send_ping(b"mid")
+    server.send_frame(Frame(Opcode.CONT, TEXT_PIECES[1], fin=False))
+    server.send_frame(Frame(Opcode.CONT, TEXT_PIECES[2], fin=True))
+    wire = server.data_to_send()
     client = ws_client()
     client.receive_data(wire)
     frames = client.events_received()
@@ -350,9 +360,10 @@ def test_wslearn_fragmented_text_with_ping_is_read_by_websockets_which_pongs():
 
 def test_wslearn_client_fragmented_binary_is_read_by_websockets_server():
     client = Connection("client")
-    wire = client.send_frame(Frame(Opcode.BINARY, b"a" * 200, fin=False))
-    wire += client.send_ping(b"?")
-    wire += client.send_frame(Frame(Opcode.CONT, b"b" * 70000, fin=True))
+    client.send_frame(Frame(Opcode.BINARY, b"a" * 200, fin=False))
+    client.send_ping(b"?")
+    client.send_frame(Frame(Opcode.CONT, b"b" * 70000, fin=True))
+    wire = client.data_to_send()
     server = ws_server()
     server.receive_data(wire)
     frames = server.events_received()
@@ -387,7 +398,8 @@ def test_websockets_client_closes_wslearn_server(code, reason):
 def test_wslearn_server_closes_websockets_client(code, reason):
     server = Connection("server")
     client = ws_client()
-    client.receive_data(server.close(code, reason))
+    server.close(code, reason)
+    client.receive_data(server.data_to_send())
     assert server.state is State.CLOSING
     frames = client.events_received()
     assert [f.opcode for f in frames] == [WsOpcode.CLOSE]
@@ -404,7 +416,8 @@ def test_wslearn_server_closes_websockets_client(code, reason):
 def test_wslearn_client_closes_websockets_server(code, reason):
     client = Connection("client")
     server = ws_server()
-    server.receive_data(client.close(code, reason))
+    client.close(code, reason)
+    server.receive_data(client.data_to_send())
     assert [f.opcode for f in server.events_received()] == [WsOpcode.CLOSE]
     assert server.close_rcvd == WsClose(code, reason)
     reply, eof = out_with_eof(server)
@@ -442,6 +455,47 @@ def test_websockets_close_without_code_is_reported_as_1005_by_wslearn():
     client.receive_data(reply)
     client.receive_eof()
     assert client.close_code == 1005  # an empty Close frame answered by an empty one
+
+
+def test_wslearn_close_without_code_is_reported_as_1005_by_websockets():
+    client = Connection("client")
+    client.close(code=None)
+    server = ws_server()
+    server.receive_data(client.data_to_send())
+    [frame] = server.events_received()
+    assert (frame.opcode, bytes(frame.data)) == (WsOpcode.CLOSE, b"")  # no code on the wire
+    assert server.close_rcvd == WsClose(1005, "")
+    reply, eof = out_with_eof(server)
+    assert eof
+    assert client.receive_data(reply) == [Close(1005)]
+    assert client.state is State.CLOSED
+
+
+@pytest.mark.parametrize(
+    "code, reason", [(1000, ""), (1000, "bye"), (1011, "oops"), (4999, "é" * 61), (3000, "🚀")]
+)
+def test_close_payloads_are_identical_in_both_libraries(code, reason):
+    payload = Close(code, reason).serialize()
+    assert payload == WsClose(code, reason).serialize()
+    assert WsClose.parse(payload) == WsClose(code, reason)
+    assert Close.parse(WsClose(code, reason).serialize()) == Close(code, reason)
+    assert str(Close(code, reason)) == Close.describe(payload)
+
+
+def test_wslearn_pong_leaves_before_a_message_sent_after_the_ping():
+    # One outlet: the automatic Pong is queued when the Ping is read, so it goes out first.
+    server = ws_server()
+    server.send_ping(b"first")
+    client = Connection("client")
+    assert client.receive_data(out(server)) == [Ping(b"first")]
+    client.send_text("second")
+    server.receive_data(client.data_to_send())
+    frames = server.events_received()
+    assert [(f.opcode, bytes(f.data)) for f in frames] == [
+        (WsOpcode.PONG, b"first"),
+        (WsOpcode.TEXT, b"second"),
+    ]
+    assert client.data_to_send() == b""  # the queue was emptied
 
 
 # ---------------------------------------------------------------------- opening handshake
@@ -525,8 +579,10 @@ def test_wslearn_refuses_websockets_101_made_for_another_key():
     [request] = server.events_received()
     server.send_response(server.accept(request))
     parsed = wslearn.parse_response(out(server))
-    with pytest.raises(HandshakeError):
+    with pytest.raises(InvalidResponse) as info:
         wslearn.check_response(parsed, "dGhlIHNhbXBsZSBub25jZQ==")
+    assert info.value.status == 101
+    assert not isinstance(info.value, HandshakeError)  # the client refuses; no HTTP status to send
 
 
 def test_websockets_server_rejects_wslearn_request_from_a_foreign_origin():
@@ -538,7 +594,7 @@ def test_websockets_server_rejects_wslearn_request_from_a_foreign_origin():
     server.send_response(response)
     parsed = wslearn.parse_response(out(server))
     assert parsed.status == 403
-    with pytest.raises(HandshakeError) as info:
+    with pytest.raises(InvalidResponse) as info:
         wslearn.check_response(parsed, key)
     assert info.value.status == 403
 
@@ -572,7 +628,8 @@ def test_wslearn_client_converses_with_websockets_server():
     client = Connection("client")
 
     # Text there and back.
-    server.receive_data(client.send_text("hello 世界"))
+    client.send_text("hello 世界")
+    server.receive_data(client.data_to_send())
     [frame] = server.events_received()
     assert (frame.opcode, frame.data.decode()) == (WsOpcode.TEXT, "hello 世界")
     server.send_text(frame.data)
@@ -580,7 +637,8 @@ def test_wslearn_client_converses_with_websockets_server():
 
     # A big binary message, delivered to websockets in awkward pieces.
     blob = bytes(range(256)) * 300
-    wire = client.send_binary(blob)
+    client.send_binary(blob)
+    wire = client.data_to_send()
     for start in range(0, len(wire), 4093):
         server.receive_data(wire[start : start + 4093])
     assert ws_messages(server.events_received()) == [(WsOpcode.BINARY, blob)]
@@ -594,13 +652,14 @@ def test_wslearn_client_converses_with_websockets_server():
     ]
 
     # A fragmented message from wslearn.
-    wire = client.send_frame(Frame(Opcode.TEXT, "frag".encode(), fin=False))
-    wire += client.send_frame(Frame(Opcode.CONT, "ment ✓".encode(), fin=True))
-    server.receive_data(wire)
+    client.send_frame(Frame(Opcode.TEXT, "frag".encode(), fin=False))
+    client.send_frame(Frame(Opcode.CONT, "ment ✓".encode(), fin=True))
+    server.receive_data(client.data_to_send())
     assert ws_messages(server.events_received()) == [(WsOpcode.TEXT, "fragment ✓".encode())]
 
     # wslearn closes; websockets echoes and ends TCP; both are closed.
-    server.receive_data(client.close(1000, "bye"))
+    client.close(1000, "bye")
+    server.receive_data(client.data_to_send())
     assert client.state is State.CLOSING
     reply, eof = out_with_eof(server)
     assert eof
@@ -627,17 +686,17 @@ def test_websockets_client_converses_with_wslearn_server():
     messages = ["hi", "", "é" * 100, "🚀" * 20000]
     for text in messages:
         client.send_text(text.encode())
-    replies = b""
     for event in server.receive_data(out(client)):
         assert isinstance(event, Text)
-        replies += server.send_text(event.data)
-    client.receive_data(replies)
+        server.send_text(event.data)
+    client.receive_data(server.data_to_send())
     assert ws_messages(client.events_received()) == [
         (WsOpcode.TEXT, text.encode()) for text in messages
     ]
 
     # wslearn pings, websockets pongs.
-    client.receive_data(server.send_ping(b"1234"))
+    server.send_ping(b"1234")
+    client.receive_data(server.data_to_send())
     assert [f.opcode for f in client.events_received()] == [WsOpcode.PING]
     assert server.receive_data(out(client)) == [Pong(b"1234")]
 
@@ -770,10 +829,9 @@ def test_both_libraries_fail_a_message_over_max_size_with_1009():
     # A fragmented message over the limit in total, each fragment under it.
     ws = ws_server(max_size=1000)
     client = Connection("client")
-    ws.receive_data(
-        client.send_frame(Frame(Opcode.BINARY, bytes(600), fin=False))
-        + client.send_frame(Frame(Opcode.CONT, bytes(600), fin=True))
-    )
+    client.send_frame(Frame(Opcode.BINARY, bytes(600), fin=False))
+    client.send_frame(Frame(Opcode.CONT, bytes(600), fin=True))
+    ws.receive_data(client.data_to_send())
     assert ws.close_sent is not None and ws.close_sent.code == 1009
     server = Connection("server", max_size=1000)
     ws_peer = ws_client()
@@ -785,7 +843,8 @@ def test_both_libraries_fail_a_message_over_max_size_with_1009():
 
 def test_frames_after_close_are_ignored_by_both():
     client = Connection("client")
-    after = client.close(1000, "bye")
+    client.close(1000, "bye")
+    after = client.data_to_send()
     # A careless peer keeps talking after its Close: both libraries drop the rest.
     server_ws = ws_server()
     server_ws.receive_data(after + Frame(Opcode.TEXT, b"late").serialize(KEY))

@@ -22,10 +22,14 @@ from websockets.frames import Opcode as WsOpcode
 from wslearn import (
     Binary,
     Close,
+    CloseCode,
     Connection,
+    Failed,
     Frame,
     FrameReader,
     HandshakeError,
+    InvalidResponse,
+    LocalProtocolError,
     Opcode,
     Ping,
     Pong,
@@ -33,7 +37,9 @@ from wslearn import (
     State,
     Text,
     accept_response,
+    close_code_is_valid,
     length_case,
+    masking,
     parse_frame_header,
     parse_request,
     parse_response,
@@ -178,8 +184,10 @@ def test_rsv_bits_round_trip_when_allowed_and_fail_1002_when_not(frame, key):
 @CHEAP
 @given(opcode=st.sampled_from(CONTROL_OPCODES), length=st.integers(126, 300), key=masks)
 def test_control_frames_over_125_bytes_are_refused_from_the_first_two_bytes(opcode, length, key):
-    with pytest.raises(ProtocolError):
+    # Sending one is our mistake (LocalProtocolError); receiving one is the peer's (1002).
+    with pytest.raises(LocalProtocolError) as local:
         Frame(opcode, bytes(length)).serialize(key)
+    assert not isinstance(local.value, ProtocolError)
     # Build the header by hand, as a broken peer would, and parse only its first 2 bytes.
     second = (0x80 if key else 0) | (126 if length <= 0xFFFF else 127)
     with pytest.raises(ProtocolError) as info:
@@ -522,10 +530,16 @@ def test_response_head_in_any_chunks_is_none_until_the_last_byte(key, data):
 
 
 def _outcome(parse, buffer: bytes):
-    """What a parser makes of ``buffer``: None, the parsed head, or the refusal's status."""
+    """What a parser makes of ``buffer``: None, the parsed head, or the refusal's status.
+
+    The server refuses a request with :class:`HandshakeError` (and an HTTP status); the
+    client refuses a response with :class:`InvalidResponse` (``status`` None: unreadable).
+    Any other exception escapes and fails the test.
+    """
+    refusal = InvalidResponse if parse is parse_response else HandshakeError
     try:
         return parse(buffer)
-    except HandshakeError as error:
+    except refusal as error:
         return ("refused", error.status)
 
 
@@ -541,10 +555,12 @@ def _heads_from_any_bytes():
 @example(data=b"\r\n\r\n")
 @example(data=b"\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n")
 @given(data=_heads_from_any_bytes() | st.binary(max_size=100))
-def test_head_parsers_refuse_any_bytes_with_handshake_error_only(data):
+def test_head_parsers_refuse_any_bytes_with_their_own_error_only(data):
     # The two examples: an empty first line used to escape as an AssertionError.
-    for parse in (parse_request, parse_response):
-        _outcome(parse, data)  # anything but HandshakeError escapes and fails the test
+    _outcome(parse_request, data)  # anything but HandshakeError escapes and fails the test
+    result = _outcome(parse_response, data)  # anything but InvalidResponse escapes
+    if isinstance(result, tuple):
+        assert result == ("refused", None)  # an unreadable response has no status
 
 
 @CHEAP
@@ -608,3 +624,184 @@ def test_limits_on_header_count_and_line_length_do_not_depend_on_chunking(
             return
         assert (result is None) == (len(buffer) < len(head))
     assert result.raw == whole.raw
+
+
+# ---------------------------------------------------------------------- the header as sent
+
+any_frames = (
+    st.builds(
+        Frame,
+        st.sampled_from(DATA_OPCODES),
+        small_payloads | big_payloads,
+        fin=st.booleans(),
+        rsv1=st.booleans(),
+        rsv2=st.booleans(),
+        rsv3=st.booleans(),
+    )
+    | control_frames
+)
+
+
+@CHEAP
+@example(frame=Frame(Opcode.TEXT, bytes(125)), key=None)
+@example(frame=Frame(Opcode.TEXT, bytes(126)), key=b"\x00\x00\x00\x00")
+@example(frame=Frame(Opcode.BINARY, bytes(65535)), key=None)
+@example(frame=Frame(Opcode.BINARY, bytes(65536)), key=b"\xff\xff\xff\xff")
+@given(frame=any_frames, key=masks)
+def test_wire_header_equals_parsing_the_serialized_frame_field_by_field(frame, key):
+    header = frame.wire_header(key)
+    data = frame.serialize(key)
+    parsed = parse_frame_header(data, allowed_rsv=0x70)
+    for field in parsed._fields:  # raw included
+        assert getattr(header, field) == getattr(parsed, field), field
+    assert header.raw == data[: header.header_size]
+    wire_header, payload = frame.to_wire(key)
+    assert wire_header == header and header.raw + payload == data
+    assert payload == (frame.payload if key is None else unmask(frame.payload, key))
+
+
+# ---------------------------------------------------------------------- Close payloads
+
+valid_close_codes = st.sampled_from(
+    [code for code in CloseCode if close_code_is_valid(code)]
+) | st.integers(3000, 4999)
+close_reasons = st.text(max_size=123).filter(lambda r: len(r.encode("utf-8")) <= 123)
+
+
+@CHEAP
+@given(code=valid_close_codes, reason=close_reasons)
+def test_close_serialize_then_parse_gives_it_back(code, reason):
+    close = Close(code, reason)
+    payload = close.serialize()
+    assert len(payload) <= 125 and payload[:2] == struct.pack("!H", code)
+    assert Close.parse(payload) == close
+    assert Close.describe(payload) == str(close)
+    # It fits a Close frame, and a peer's connection reports exactly it.
+    server = Connection("server")
+    frame = Frame(Opcode.CLOSE, payload).serialize(b"\x01\x02\x03\x04")
+    assert server.receive_data(frame) == [close]
+
+
+@CHEAP
+@given(code=st.integers(0, 65535), reason=st.text(max_size=130))
+def test_close_serialize_refuses_only_what_may_not_be_sent(code, reason):
+    close = Close(code, reason)
+    sendable = len(reason.encode("utf-8")) <= 123 and (
+        close_code_is_valid(code) or (code == 1005 and not reason)
+    )
+    if sendable:
+        assert Close.parse(close.serialize()) == close
+    else:
+        with pytest.raises(LocalProtocolError):
+            close.serialize()
+
+
+@CHEAP
+@example(payload=b"")
+@example(payload=b"\x03")
+@example(payload=b"\x03\xed")
+@example(payload=b"\x03\xe8\xff")
+@example(payload=b"\x00\x00\xed\xa0\x80")
+@given(payload=st.binary(max_size=125))
+def test_close_parse_either_reads_or_raises_1002_or_1007_and_describe_never_raises(payload):
+    text = Close.describe(payload)
+    assert isinstance(text, str) and text
+    try:
+        close = Close.parse(payload)
+    except ProtocolError as error:
+        assert error.code in (1002, 1007)
+        assert text.endswith(")")  # what breaks a rule is named, in parentheses
+        if len(payload) == 1:
+            assert error.code == 1002
+        elif not close_code_is_valid(struct.unpack("!H", payload[:2])[0]):
+            assert error.code == 1002
+        else:
+            assert error.code == 1007
+        return
+    assert text == str(close)
+    assert close.serialize() == payload
+
+
+# ---------------------------------------------------------------------- size limit
+
+
+@st.composite
+def limited_streams(draw):
+    """Client messages without a Close, and a ``max_size`` that some of them may pass."""
+    messages = draw(st.lists(client_messages(), min_size=1, max_size=5))
+    frames = [frame for message_frames, _ in messages for frame in message_frames]
+    events = [event for _, message_events in messages for event in message_events]
+    max_size = draw(st.integers(0, 220))
+    return frames, events, max_size
+
+
+def expected_with_limit(frames, events, max_size):
+    """The events a server reports: control frames and messages in order, until a message
+    grows past ``max_size`` (counted over its fragments), which fails with 1009."""
+    expected, pending = [], iter(events)
+    size = 0
+    for frame in frames:
+        if frame.opcode.is_control:
+            expected.append(next(pending))
+            continue
+        size += len(frame.payload)
+        if size > max_size:
+            return expected, True
+        if frame.fin:
+            expected.append(next(pending))
+            size = 0
+    return expected, False
+
+
+@CHEAP
+@given(stream=limited_streams(), data=st.data())
+def test_size_limit_over_fragments_in_any_chunking(stream, data):
+    frames, events, max_size = stream
+    wire = b"".join(frame.serialize(b"\x0f\xf0\x55\xaa") for frame in frames)
+    expected, fails = expected_with_limit(frames, events, max_size)
+    for chunks in ([wire], chunks_of(data, wire)):
+        server = Connection("server", max_size=max_size)
+        got = []
+        for chunk in chunks:
+            got += server.receive_data(chunk)
+        if fails:
+            assert got[:-1] == expected
+            assert isinstance(got[-1], Failed) and got[-1].code == 1009
+            assert f"limit of {max_size}" in got[-1].reason
+            assert server.state is State.CLOSED
+        else:
+            assert got == expected and server.state is State.OPEN
+    # Lifting a limit after construction lets the whole stream through.
+    relaxed = Connection("server", max_size=1)
+    relaxed.max_size = None
+    assert relaxed.receive_data(wire) == events
+
+
+# ---------------------------------------------------------------------- kept wire bytes
+
+
+@CHEAP
+@given(stream=client_streams(), keep=st.integers(0, 140), numpy=st.booleans(), data=st.data())
+def test_reader_keeps_the_wire_bytes_of_each_frame_whatever_the_chunking(stream, keep, numpy, data):
+    frames, _, wire, _ = stream
+    reader = FrameReader(expect_masked=True, keep_wire=keep)
+    got = []
+    saved = masking._speedups
+    if not numpy:
+        masking._speedups = None
+    try:
+        for chunk in chunks_of(data, wire):
+            reader.feed(chunk)
+            got += list(reader)
+    finally:
+        masking._speedups = saved
+    assert got == frames
+    at = 0
+    for frame in got:
+        header = frame.header
+        assert wire[at : at + header.header_size] == header.raw
+        start = at + header.header_size
+        assert frame.wire_preview == wire[start : start + min(keep, header.length)]
+        assert type(frame.payload) is bytes
+        at = start + header.length
+    assert at == len(wire)

@@ -2,13 +2,16 @@
 
 import socket
 import threading
+import time
 
 import pytest
+import rawclient as rc
 from websockets.exceptions import ConnectionClosed, ConnectionClosedError, ConnectionClosedOK
 from websockets.sync.client import connect
 
 import wslearn
 from wslearn.recording import REDACTED
+from wslearn.server import format_frame
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -234,3 +237,207 @@ def test_handler_raising_an_os_error_of_its_own_is_reported_not_swallowed():
                 ws.recv(timeout=5)
         assert info.value.rcvd.code == 1011
         assert isinstance(server.errors[0][1], FileNotFoundError)
+
+
+# ---------------------------------------------------------------- the recording is the wire
+# A raw client on 127.0.0.1 builds every byte itself, so the test knows exactly what crossed the
+# wire in each direction and can hold the server's recording against it.
+
+
+def masked_frame(opcode: int, payload: bytes, mask: bytes, *, fin: bool = True):
+    """``(header bytes, payload bytes as sent)`` of a client frame, built by hand (§5.2, §5.3)."""
+    header = wslearn.encode_frame_header(opcode, len(payload), fin=fin, mask=mask)
+    return header, bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+class RawFrames:
+    """Whole frames out of what the server sends, kept as the bytes that arrived."""
+
+    def __init__(self, sock: socket.socket, seconds: float = 5.0) -> None:
+        self.sock = sock
+        self.seconds = seconds
+        self.buffer = b""
+        self.eof = False
+
+    def next(self):
+        """``(header bytes, payload bytes)`` of the next frame; fails after ``seconds``."""
+        deadline = time.monotonic() + self.seconds
+        while True:
+            header = wslearn.parse_frame_header(self.buffer)
+            if header is not None and len(self.buffer) >= header.header_size + header.length:
+                end = header.header_size + header.length
+                raw, self.buffer = self.buffer[:end], self.buffer[end:]
+                return raw[: header.header_size], raw[header.header_size :]
+            assert not self.eof, f"the server closed TCP inside a frame: {self.buffer[:40]!r}"
+            assert time.monotonic() < deadline, "no whole frame in time"
+            chunk = self.sock.recv(65536)
+            self.eof = not chunk
+            self.buffer += chunk
+
+    def take(self, count: int):
+        return [self.next() for _ in range(count)]
+
+    def assert_eof(self) -> None:
+        """The server closed TCP and sent nothing more."""
+        deadline = time.monotonic() + self.seconds
+        while not self.eof:
+            assert time.monotonic() < deadline, "the server kept the connection open"
+            chunk = self.sock.recv(65536)
+            self.eof = not chunk
+            self.buffer += chunk
+        assert self.buffer == b"", f"bytes after the last frame: {self.buffer[:40]!r}"
+
+
+PREVIEW = 64
+ZERO = b"\x00\x00\x00\x00"
+WIRE_MESSAGES = [  # what the raw client sends, one at a time, and the key it masks with
+    (0x1, "Hello, wire 👋".encode(), b"\x37\xfa\x21\x3d"),
+    (0x2, bytes(range(256)) + bytes(44), b"\xa5\x5a\x0f\xf0"),  # 300 bytes: 16-bit length
+    (0x1, b"a zero key leaves the payload as it is", ZERO),
+    (0x2, bytes((i * 7 + 3) % 256 for i in range(70000)), b"\x01\x80\xfe\x7f"),  # 64-bit length
+    (0x9, b"ping!", b"\xde\xad\xbe\xef"),
+    (0x8, wslearn.Close(1000, "bye").serialize(), b"\x10\x20\x30\x40"),
+]
+
+
+def test_recorded_frames_hold_the_header_and_payload_bytes_that_crossed_the_wire():
+    with wslearn.serve(port=0, preview_bytes=PREVIEW, close_timeout=1.0) as server:
+        sent, received = [], []
+        with rc.handshake(server.port) as sock:
+            frames = RawFrames(sock)
+            for opcode, payload, mask in WIRE_MESSAGES:
+                header, wire = masked_frame(opcode, payload, mask)
+                sock.sendall(header + wire)
+                sent.append((header, wire))
+                received.append(frames.next())  # the echo, the Pong, the Close reply
+            frames.assert_eof()
+        inbound = server.recorder.frames(direction="in")
+        outbound = server.recorder.frames(direction="out")
+
+    assert len(inbound) == len(outbound) == len(WIRE_MESSAGES)
+    offset = 0
+    for rec, (header, wire), (opcode, payload, mask) in zip(inbound, sent, WIRE_MESSAGES):
+        assert (rec.opcode, rec.length, rec.mask) == (opcode, len(payload), mask)
+        assert rec.header == header  # the header bytes exactly as the client sent them
+        assert rec.frame_header() == wslearn.parse_frame_header(rec.header)
+        assert rec.wire_preview == wire[:PREVIEW]  # still masked, as it crossed the wire
+        assert rec.payload_preview == payload[:PREVIEW]
+        assert wslearn.unmask(rec.wire_preview, rec.mask) == rec.payload_preview
+        if mask == ZERO:
+            assert rec.wire_preview == rec.payload_preview
+        else:
+            assert rec.wire_preview != rec.payload_preview
+        assert rec.stream_offset == offset
+        offset += len(header) + len(wire)
+
+    replies = [(o, p) for o, p, _ in WIRE_MESSAGES]
+    replies[4] = (0xA, WIRE_MESSAGES[4][1])  # a Pong with the Ping's payload (§5.5.3)
+    offset = 0
+    for rec, (header, wire), (opcode, payload) in zip(outbound, received, replies):
+        assert (rec.opcode, rec.length, rec.masked, rec.mask) == (opcode, len(payload), False, None)
+        assert wire == payload  # a server never masks (§5.1)
+        assert rec.header == header  # the header bytes exactly as the client received them
+        assert rec.frame_header() == wslearn.parse_frame_header(rec.header)
+        assert rec.wire_preview == rec.payload_preview == wire[:PREVIEW]
+        assert rec.stream_offset == offset
+        offset += len(header) + len(wire)
+    assert [len(rec.header) for rec in outbound] == [2, 4, 2, 10, 2, 2]
+
+
+def test_a_frame_that_fails_the_connection_is_recorded_as_it_arrived():
+    with wslearn.serve(port=0, close_timeout=1.0) as server:
+        with rc.handshake(server.port) as sock:
+            # "\xc3(" can never be UTF-8: the server fails the connection with 1007.
+            header, wire = masked_frame(0x1, b"caf\xc3(", b"\x0f\x0e\x0d\x0c")
+            sock.sendall(header + wire)
+            frames = RawFrames(sock)
+            reply_header, reply = frames.next()
+            frames.assert_eof()
+        [rec] = server.recorder.frames(direction="in")
+        [out] = server.recorder.frames(direction="out")
+    assert (rec.header, rec.wire_preview, rec.payload_preview) == (header, wire, b"caf\xc3(")
+    assert wslearn.Close.parse(reply).code == 1007
+    assert (out.header, out.payload_preview, out.wire_preview) == (reply_header, reply, reply)
+
+
+# ---------------------------------------------------------------- one outlet, in order
+
+PING = masked_frame(0x9, b"are you there?", b"\x11\x22\x33\x44")
+TEXT = masked_frame(0x1, b"and this is my message", b"\x55\x66\x77\x88")
+
+
+@pytest.mark.parametrize("writes", ["one write", "two writes"])
+def test_a_ping_then_a_message_get_the_pong_then_the_echo(server, writes):
+    with rc.handshake(server.port) as sock:
+        if writes == "one write":
+            sock.sendall(b"".join(PING) + b"".join(TEXT))
+        else:
+            sock.sendall(b"".join(PING))
+            sock.sendall(b"".join(TEXT))
+        got = RawFrames(sock).take(2)
+    assert got == [
+        (bytes.fromhex("8a 0e"), b"are you there?"),
+        (bytes.fromhex("81 16"), b"and this is my message"),
+    ]
+    out = server.wait_for_frames(2, direction="out")
+    assert [(f.opcode_name, f.payload_preview) for f in out[:2]] == [
+        ("PONG", b"are you there?"),
+        ("TEXT", b"and this is my message"),
+    ]
+
+
+def test_pings_inside_a_fragmented_message_are_answered_in_order_before_its_echo(server):
+    parts = [
+        masked_frame(0x1, b"Hel", b"\x01\x02\x03\x04", fin=False),
+        masked_frame(0x9, b"one", b"\x05\x06\x07\x08"),
+        masked_frame(0x0, b"lo", b"\x09\x0a\x0b\x0c", fin=False),
+        masked_frame(0x9, b"two", b"\x0d\x0e\x0f\x10"),
+        masked_frame(0x0, b"!", b"\x11\x12\x13\x14"),
+    ]
+    with rc.handshake(server.port) as sock:
+        sock.sendall(b"".join(header + wire for header, wire in parts))
+        got = RawFrames(sock).take(3)
+    assert [header[0] for header, _ in got] == [0x8A, 0x8A, 0x81]
+    assert [payload for _, payload in got] == [b"one", b"two", b"Hello!"]
+
+
+# ---------------------------------------------------------------- the log line of a Close
+
+
+def close_record(payload: bytes, direction: str = "in", preview_bytes: int = 256):
+    frame = wslearn.Frame(wslearn.Opcode.CLOSE, payload)
+    return wslearn.FrameRecord.from_frame(
+        frame, time=0.0, connection=3, direction=direction, preview_bytes=preview_bytes
+    )
+
+
+@pytest.mark.parametrize(
+    "payload, shown",
+    [
+        (b"\x03\xe8bye", '1000 "bye"'),
+        (b"\x03\xe9", "1001"),
+        (b"", "(no code)"),
+        (b"\x0f\xa1" + "再见".encode(), '4001 "再见"'),
+        (b"\x03", "03 (1 byte: too short for a code)"),
+        (b"\x03\xe8\xff", "1000 ff (reason is not UTF-8)"),
+        (b"\x03\xe7x", '999 "x" (code 999 may not be sent)'),
+    ],
+)
+def test_format_frame_shows_a_close_payload_as_close_describe_does(payload, shown):
+    line = format_frame(close_record(payload, "out"))
+    assert line.startswith("#3 <- CLOSE  fin=1 masked=0 ")
+    assert line.endswith(f" ({wslearn.length_case(len(payload))}) {shown}")
+    assert shown == wslearn.Close.describe(payload)
+    assert "code=" not in line
+
+
+def test_format_frame_shows_a_close_payload_it_did_not_keep_whole_as_hex():
+    # A recorder that keeps fewer bytes than the payload has: describing the start would lie.
+    payload = wslearn.Close(1000, "a reason that is longer than the preview").serialize()
+    line = format_frame(close_record(payload, preview_bytes=4))
+    assert line.endswith(f"03 e8 61 20 (+{len(payload) - 4} B)")
+
+
+def test_format_frame_cuts_a_long_close_reason():
+    line = format_frame(close_record(wslearn.Close(1000, "r" * 123).serialize()))
+    assert line.endswith(' 1000 "' + "r" * 51 + "...")  # 60 characters at most

@@ -72,14 +72,18 @@ def test_the_toy_answers_the_handshake_with_the_obsolete_location_header(toy) ->
 def test_the_toy_echoes_a_short_message_so_the_demo_works(toy) -> None:
     sock, _ = connect(toy.port)
     with sock:
-        sock.sendall(client().send_text("Hello"))
+        c = client()
+        c.send_text("Hello")
+        sock.sendall(c.data_to_send())
         assert read_for(sock) == bytes.fromhex("81 05") + b"Hello"
 
 
 def test_the_toy_garbles_a_126_byte_message(toy) -> None:
     sock, _ = connect(toy.port)
     with sock:
-        sock.sendall(client().send_text("x" * 126))
+        c = client()
+        c.send_text("x" * 126)
+        sock.sendall(c.data_to_send())
         reply = read_for(sock)
     assert reply[:2] == bytes.fromhex("81 7e")  # "a 16-bit length follows", but none does
     reader = wslearn.FrameReader()
@@ -92,7 +96,9 @@ def test_the_toy_loses_the_second_of_two_messages_sent_together(toy) -> None:
     sock, _ = connect(toy.port)
     with sock:
         c = client()
-        sock.sendall(c.send_text("one") + c.send_text("two"))
+        c.send_text("one")
+        c.send_text("two")
+        sock.sendall(c.data_to_send())  # both frames in one write
         reply = read_for(sock)
     assert reply == bytes.fromhex("81 03") + b"one"
 
@@ -100,7 +106,9 @@ def test_the_toy_loses_the_second_of_two_messages_sent_together(toy) -> None:
 def test_the_toy_echoes_a_ping_as_text_instead_of_a_pong(toy) -> None:
     sock, _ = connect(toy.port)
     with sock:
-        sock.sendall(client().send_ping(b"hi"))
+        c = client()
+        c.send_ping(b"hi")
+        sock.sendall(c.data_to_send())
         reply = read_for(sock)
     assert reply == bytes.fromhex("81 02") + b"hi"  # opcode 0x1 (text), not 0xA (Pong)
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import struct
 import sys
 import time
 
 import pytest
 
-from wslearn import Frame, Opcode
+from wslearn import Close, Frame, Opcode, parse_frame_header
 from wslearn.recording import FrameRecord, Recorder
 from wslearn.views import (
     COLUMNS,
@@ -74,6 +75,106 @@ def test_close_payload_is_shown_as_code_then_reason(frames):
     assert frames_table(frames).rows[3]["payload"] == '1000 "bye"'
     empty = record(Frame(Opcode.CLOSE, b""), direction="out")
     assert frames_table([empty]).rows[0]["payload"] == "(no code)"
+
+
+# A table of recorded frames must show broken Close frames too: they are the interesting ones.
+CLOSE_PAYLOADS = [
+    (b"", "(no code)"),
+    (b"\x03\xe8", "1000"),
+    (b"\x03\xe8bye", '1000 "bye"'),
+    (struct.pack("!H", 4000) + "再见 👋".encode(), '4000 "再见 👋"'),
+    (b"\x03", "03 (1 byte: too short for a code)"),
+    (b"\x03\xe8\xff\xfe", "1000 ff fe (reason is not UTF-8)"),
+    (b"\x03\xe7x", '999 "x" (code 999 may not be sent)'),
+    (struct.pack("!H", 5000), "5000 (code 5000 may not be sent)"),
+]
+CLOSE_IDS = ["empty", "code", "code-reason", "utf8", "1-byte", "not-utf8", "999", "5000"]
+
+
+@pytest.mark.parametrize("payload, shown", CLOSE_PAYLOADS, ids=CLOSE_IDS)
+def test_close_payload_in_the_table_is_what_close_describe_says(payload, shown):
+    assert Close.describe(payload) == shown
+    masked = record(Frame(Opcode.CLOSE, payload), mask=KEY)
+    unmasked = record(Frame(Opcode.CLOSE, payload), direction="out")
+    built = FrameRecord.from_frame(  # built in Python, never parsed: recorded as a server sends it
+        Frame(Opcode.CLOSE, payload), time=0.0, connection=1, direction="out"
+    )
+    rows = frames_table([masked, unmasked, built]).rows
+    assert [r["payload"] for r in rows] == [shown] * 3
+    assert shown in str(frames_table([masked]))
+
+
+@pytest.mark.parametrize("payload, shown", CLOSE_PAYLOADS, ids=CLOSE_IDS)
+def test_describe_frame_shows_a_close_payload_with_close_describe(payload, shown):
+    wire = Frame(Opcode.CLOSE, payload).serialize(KEY)
+    parsed, _ = Frame.parse(wire)
+    for frame in (wire, parsed, record(Frame(Opcode.CLOSE, payload), mask=KEY)):
+        text = describe_frame(frame)
+        assert text.splitlines()[-1] == f"payload: {shown}", text
+        assert text.splitlines()[2].startswith("opcode=0x8: CLOSE")
+
+
+def test_a_close_code_of_1005_on_the_wire_is_shown_as_a_code_that_may_not_be_sent():
+    # 1005 only reports "the Close frame had no code"; a payload that carries it is broken.
+    shown = Close.describe(struct.pack("!H", 1005))
+    assert "may not be sent" in shown
+    table = frames_table([record(Frame(Opcode.CLOSE, struct.pack("!H", 1005)), mask=KEY)])
+    assert table.rows[0]["payload"] == shown
+
+
+def test_a_close_code_of_1005_on_the_wire_is_not_called_no_code():
+    assert Close.describe(struct.pack("!H", 1005)) == "1005 (code 1005 may not be sent)"
+
+
+# ---------------------------------------------------------------- recorded headers
+
+
+def recorded(frame: Frame, mask=None, *, allowed_rsv=0) -> FrameRecord:
+    """Record ``frame`` the way the live server does: from a reader that kept the header."""
+    from wslearn import FrameReader
+
+    reader = FrameReader(allowed_rsv=allowed_rsv, keep_wire=256)
+    reader.feed(frame.serialize(mask))
+    [parsed] = list(reader)
+    direction = "out" if mask is None else "in"  # a server sends unmasked, a client masked
+    return FrameRecord.from_frame(parsed, time=0.0, connection=1, direction=direction)
+
+
+@pytest.mark.parametrize("size", [0, 5, 125, 126, 300, 65535, 65536, 70000])
+@pytest.mark.parametrize("mask", [None, KEY], ids=["unmasked", "masked"])
+def test_frame_header_of_a_record_is_its_header_bytes_parsed(size, mask):
+    rec = recorded(Frame(Opcode.BINARY, bytes(size)), mask)
+    header = rec.frame_header()
+    assert header == parse_frame_header(rec.header)
+    assert header.raw == rec.header and header.header_size == len(rec.header)
+    assert (header.length, header.length_case, header.mask) == (size, rec.length_case, mask)
+    # The views read the record through frame_header(): same fields as from the bytes.
+    assert header_fields(rec) == header_fields(rec.header)
+    assert describe_frame(rec).splitlines()[:6] == describe_frame(rec.header).splitlines()[:6]
+
+
+def test_frame_header_keeps_the_rsv_bits_and_fragment_flags_of_a_record():
+    rec = recorded(Frame(Opcode.TEXT, b"12345", fin=False, rsv1=True), KEY, allowed_rsv=0x40)
+    header = rec.frame_header()
+    assert header == parse_frame_header(rec.header, allowed_rsv=0x40)
+    assert (header.fin, header.rsv1, header.rsv2, header.rsv3) == (False, True, False, False)
+    cont = recorded(Frame(Opcode.CONT, b"x"), KEY)
+    assert cont.frame_header() == parse_frame_header(cont.header)
+
+
+@pytest.mark.parametrize("direction", ["in", "out"])
+def test_frame_header_of_a_frame_built_in_python_is_the_header_a_server_sends(direction):
+    frame = Frame(Opcode.PING, b"hi")  # never parsed: no header of its own
+    rec = FrameRecord.from_frame(frame, time=0.0, connection=1, direction=direction)
+    assert rec.header == bytes.fromhex("89 02")
+    assert rec.frame_header() == parse_frame_header(rec.header) == frame.wire_header()
+    assert rec.wire_preview == rec.payload_preview == b"hi"
+
+
+def test_a_record_keeps_the_masked_bytes_it_was_given_and_unmasks_them():
+    rec = recorded(Frame(Opcode.TEXT, b"Hello"), b"\x37\xfa\x21\x3d")  # RFC 6455 §5.7
+    assert rec.wire_preview == bytes.fromhex("7f 9f 4d 51 58")
+    assert rec.payload_preview == b"Hello"
 
 
 def test_binary_payload_is_hex_and_cut_with_a_count_of_the_rest(frames):
@@ -365,6 +466,15 @@ def test_live_view_refresh_shows_a_new_frame(widgets, frames):
     assert view.table.value != before
     assert "second &lt;b&gt;" in view.table.value
     assert "2 frames from 2 connections, 0 dropped" in view.status.value
+
+
+def test_live_view_shows_broken_close_frames_without_raising(widgets):
+    recorder = Recorder()
+    for payload, _ in CLOSE_PAYLOADS:
+        recorder.add_frame(record(Frame(Opcode.CLOSE, payload), mask=KEY))
+    view = LiveView(recorder, start=False)
+    for _payload, shown in CLOSE_PAYLOADS:
+        assert f">{html.escape(shown)}</td>" in view.table.value
 
 
 def test_live_view_table_shows_the_time_in_milliseconds(widgets, frames):

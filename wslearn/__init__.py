@@ -7,7 +7,8 @@ notebook teaches is importable from here:
 * :func:`accept_key` — the ``Sec-WebSocket-Accept`` computation (§4.2.2)
 * :func:`parse_request`, :func:`validate_request`, :func:`accept_response`,
   :func:`reject_response`, :func:`client_request`, :func:`check_response` — the handshake (§4)
-* :func:`parse_frame_header`, :class:`Frame` — the frame format (§5.2)
+* :func:`parse_frame_header`, :class:`Frame` — the frame format (§5.2); :class:`Close`, a
+  Close frame's code and reason (§5.5.1)
 * :func:`unmask` — masking and unmasking (§5.3)
 * :class:`FrameReader` — whole frames out of a byte stream, whatever the chunking
 * :class:`Connection` — messages, control frames and the closing handshake (§5.4–§7)
@@ -27,10 +28,15 @@ from .connection import (
     Pong,
     State,
     Text,
-    close_payload,
-    parse_close_payload,
 )
-from .errors import ConnectionClosed, HandshakeError, ProtocolError, WebSocketError
+from .errors import (
+    ConnectionClosed,
+    HandshakeError,
+    InvalidResponse,
+    LocalProtocolError,
+    ProtocolError,
+    WebSocketError,
+)
 from .frames import Frame, FrameHeader, encode_frame_header, length_case, parse_frame_header
 from .handshake import (
     GUID,
@@ -91,6 +97,8 @@ __all__ = [
     "FrameRecord",
     "FrameReader",
     "HandshakeError",
+    "InvalidResponse",
+    "LocalProtocolError",
     "Headers",
     "Opcode",
     "Ping",
@@ -109,12 +117,10 @@ __all__ = [
     "check_response",
     "client_request",
     "close_code_is_valid",
-    "close_payload",
     "encode_frame_header",
     "http_response",
     "length_case",
     "mask",
-    "parse_close_payload",
     "parse_frame_header",
     "parse_request",
     "parse_response",

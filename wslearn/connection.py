@@ -1,4 +1,4 @@
-"""A WebSocket connection without I/O: feed it bytes, get events; ask it to send, get bytes.
+"""A WebSocket connection without I/O: feed it bytes, get events; ask it to send, collect bytes.
 
 :class:`Connection` holds everything RFC 6455 says about an *open* connection
 (after the handshake), for either role:
@@ -12,16 +12,18 @@
 * it answers each Ping with a Pong carrying the same bytes (§5.5.2, §5.5.3);
 * it runs the closing handshake (§5.5.1, §7) and refuses anything after it.
 
-It never touches a socket: the caller reads bytes from wherever they come from
-and passes them to :meth:`Connection.receive_data`, then writes out whatever
-:meth:`Connection.data_to_send` returns (the automatic Pongs and Close replies)
-and whatever the ``send_*`` methods return. That is how the live server, the
-tests and a notebook cell can all drive the very same code.
+It never touches a socket. Bytes go in through one door and out through one door:
+the caller passes what it read to :meth:`Connection.receive_data`, and writes out
+whatever :meth:`Connection.data_to_send` returns — the messages it asked for with
+the ``send_*`` methods and the Pongs and Close replies the connection made by
+itself, all in the order they were made. That is how the live server, the tests
+and a notebook cell can all drive the very same code.
 
     >>> server = Connection("server")
     >>> server.receive_data(bytes.fromhex("81 85 37 fa 21 3d 7f 9f 4d 51 58"))
     [Text(data='Hello')]
-    >>> server.send_text("Hello").hex(" ")
+    >>> server.send_text("Hello")
+    >>> server.data_to_send().hex(" ")
     '81 05 48 65 6c 6c 6f'
 """
 
@@ -31,12 +33,12 @@ import codecs
 import dataclasses
 import enum
 import os
-import struct
 from typing import Callable, List, Optional, Union
 
-from .errors import ConnectionClosed, ProtocolError
-from .frames import Frame, parse_frame_header
-from .opcodes import Opcode, close_code_is_valid
+from .bytes_like import BytesLike
+from .errors import ConnectionClosed, LocalProtocolError, ProtocolError
+from .frames import Close, Frame
+from .opcodes import CloseCode, Opcode
 from .reader import FrameReader
 
 __all__ = [
@@ -50,14 +52,10 @@ __all__ = [
     "Close",
     "Failed",
     "DEFAULT_MAX_SIZE",
-    "parse_close_payload",
-    "close_payload",
 ]
 
 #: 1 MiB: enough for any lesson, small enough that one peer can't exhaust memory.
 DEFAULT_MAX_SIZE = 2**20
-
-BytesLike = Union[bytes, bytearray, memoryview]
 
 
 class State(enum.Enum):
@@ -96,16 +94,7 @@ class Pong:
     data: bytes
 
 
-@dataclasses.dataclass(frozen=True)
-class Close:
-    """The peer closed (or the TCP connection ended).
-
-    ``code`` is what the peer sent, 1005 if its Close frame had no code, or 1006
-    if the TCP connection ended without any Close frame (§7.1.5).
-    """
-
-    code: int
-    reason: str = ""
+# The peer closed: a :class:`~wslearn.frames.Close` (code and reason) is the event too.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,49 +108,6 @@ class Failed:
 Event = Union[Text, Binary, Ping, Pong, Close, Failed]
 
 
-def parse_close_payload(payload: bytes) -> tuple:
-    """Return ``(code, reason)`` from a Close frame's payload (RFC 6455 §5.5.1).
-
-    An empty payload means "no code given": 1005 is reported. A 1-byte payload,
-    a code that may not be sent (see :func:`~wslearn.opcodes.close_code_is_valid`)
-    or a reason that isn't UTF-8 raises :class:`ProtocolError` (1002 or 1007).
-    """
-    if len(payload) == 0:
-        return 1005, ""
-    if len(payload) == 1:
-        raise ProtocolError(
-            "Close frame with a 1-byte payload: the code takes 2 bytes (RFC 6455 §5.5.1)"
-        )
-    (code,) = struct.unpack("!H", payload[:2])
-    if not close_code_is_valid(code):
-        raise ProtocolError(f"close code {code} may not be sent on the wire (RFC 6455 §7.4)")
-    try:
-        reason = payload[2:].decode("utf-8")
-    except UnicodeDecodeError:
-        raise ProtocolError(
-            "close reason is not valid UTF-8 (RFC 6455 §5.5.1)", code=1007
-        ) from None
-    return code, reason
-
-
-def close_payload(code: Optional[int] = 1000, reason: str = "") -> bytes:
-    """Build a Close frame's payload: 2-byte code, then the reason in UTF-8 (§5.5.1).
-
-    ``code=None`` gives an empty payload (no code, no reason). The whole control
-    frame payload is limited to 125 bytes, so the reason to 123 bytes of UTF-8.
-    """
-    if code is None:
-        if reason:
-            raise ValueError("a close reason needs a close code before it")
-        return b""
-    if not close_code_is_valid(code):
-        raise ValueError(f"close code {code} may not be sent (RFC 6455 §7.4)")
-    data = reason.encode("utf-8")
-    if len(data) > 123:
-        raise ValueError(f"close reason is {len(data)} bytes of UTF-8; at most 123 fit")
-    return struct.pack("!H", code) + data
-
-
 def _random_mask() -> bytes:
     # §5.3: the key must be unpredictable, so it comes from a strong source of entropy.
     return os.urandom(4)
@@ -172,11 +118,13 @@ class Connection:
 
     ``role`` is ``"server"`` (incoming frames must be masked, outgoing are not) or
     ``"client"`` (the other way round). ``max_size`` limits the size of one whole
-    message in bytes (``None`` for no limit). ``mask_key`` makes the 4-byte keys of
-    a client's frames (a fresh random one per frame unless a test fixes it).
-    ``frame_observer``, if given, is called as ``frame_observer(direction, frame)``
-    for every frame received (``"in"``) or produced (``"out"``), which is how the
-    live server records traffic.
+    message in bytes (``None`` for no limit); it can be changed at any time. ``mask_key``
+    makes the 4-byte keys of a client's frames (a fresh random one per frame unless a
+    test fixes it). ``frame_observer``, if given, is called as
+    ``frame_observer(direction, frame)`` for every frame received (``"in"``) or sent
+    (``"out"``), with ``frame.header`` as it was on the wire and up to ``keep_wire``
+    payload bytes as they crossed it in ``frame.wire_preview``: that is how the live
+    server records traffic.
     """
 
     def __init__(
@@ -186,19 +134,20 @@ class Connection:
         max_size: Optional[int] = DEFAULT_MAX_SIZE,
         mask_key: Callable[[], bytes] = _random_mask,
         frame_observer: Optional[Callable[[str, Frame], None]] = None,
+        keep_wire: int = 0,
     ) -> None:
         if role not in ("server", "client"):
             raise ValueError("role is 'server' or 'client'")
         self.role = role
-        self.max_size = max_size
         self.state = State.OPEN
-        #: Code and reason of the Close frame received, once there is one.
+        #: What the peer's Close frame said (or 1006 if TCP ended first), once it came.
         self.close_code: Optional[int] = None
         self.close_reason: str = ""
         self._mask_key = mask_key
         self._observer = frame_observer
-        self._reader = FrameReader(max_size, expect_masked=(role == "server"))
-        self._outgoing = bytearray()
+        self._keep_wire = keep_wire
+        self._reader = FrameReader(max_size, expect_masked=(role == "server"), keep_wire=keep_wire)
+        self._outgoing: List[bytes] = []  # the one queue of bytes to send, in order
         # The message being assembled from fragments (§5.4).
         self._opcode: Optional[Opcode] = None
         self._parts: List[bytes] = []
@@ -207,6 +156,15 @@ class Connection:
         self._text_parts: List[str] = []
         # Outgoing fragmentation: are we in the middle of a message we send?
         self._sending_fragmented = False
+
+    @property
+    def max_size(self) -> Optional[int]:
+        """The largest message accepted, in bytes (``None``: no limit); the reader applies it."""
+        return self._reader.max_size
+
+    @max_size.setter
+    def max_size(self, value: Optional[int]) -> None:
+        self._reader.max_size = value
 
     # ------------------------------------------------------------------ receiving
 
@@ -219,12 +177,11 @@ class Connection:
         events: List[Event] = []
         if self.state is State.CLOSED:
             return events
-        reader = self._reader
-        reader.feed(data)
+        self._reader.feed(data)
         try:
             while self.state is not State.CLOSED:
-                reader.message_size = self._size
-                frame = reader.next_frame()
+                # The limit covers the whole message: pass what its earlier fragments used.
+                frame = self._reader.next_frame(received=self._size)
                 if frame is None:
                     break
                 if self._observer is not None:
@@ -239,12 +196,16 @@ class Connection:
         if self.state is State.CLOSED:
             return []
         self.state = State.CLOSED
-        self.close_code = 1006
-        return [Close(1006, "")]
+        self.close_code = int(CloseCode.ABNORMAL_CLOSURE)
+        return [Close(self.close_code)]
 
     def data_to_send(self) -> bytes:
-        """Bytes the connection produced by itself (Pongs, Close replies); empties the queue."""
-        data = bytes(self._outgoing)
+        """Every byte waiting to be sent, in order; empties the queue.
+
+        Messages from ``send_*`` and :meth:`close`, and the Pongs and Close replies
+        the connection made by itself, leave here and nowhere else.
+        """
+        data = b"".join(self._outgoing)
         self._outgoing.clear()
         return data
 
@@ -253,18 +214,18 @@ class Connection:
         if opcode is Opcode.PING:
             events.append(Ping(frame.payload))
             if self.state is State.OPEN:
-                self._outgoing += self._serialize(Frame(Opcode.PONG, frame.payload))
+                self._send(Frame(Opcode.PONG, frame.payload))  # §5.5.3: the same bytes back
         elif opcode is Opcode.PONG:
             events.append(Pong(frame.payload))
         elif opcode is Opcode.CLOSE:
-            code, reason = parse_close_payload(frame.payload)
-            self.close_code, self.close_reason = code, reason
+            close = Close.parse(frame.payload)
+            self.close_code, self.close_reason = close.code, close.reason
             if self.state is State.OPEN:
                 # §5.5.1: answer with a Close frame, typically echoing the code. We echo
                 # the reason too, so the peer's close event shows what it sent.
-                self._outgoing += self._serialize(Frame(Opcode.CLOSE, frame.payload))
+                self._send(Frame(Opcode.CLOSE, frame.payload))
             self.state = State.CLOSED
-            events.append(Close(code, reason))
+            events.append(close)
         else:
             self._handle_data(frame, events)
 
@@ -312,32 +273,23 @@ class Connection:
         """_Fail the WebSocket Connection_ (§7.1.7): send Close with the error's code, stop."""
         if self.state is State.OPEN:
             reason = error.message.encode("utf-8")[:123].decode("utf-8", "ignore")
-            self._outgoing += self._serialize(
-                Frame(Opcode.CLOSE, close_payload(error.code, reason))
-            )
+            self._send(Frame(Opcode.CLOSE, Close(error.code, reason).serialize()))
         self.state = State.CLOSED
         self.close_code = error.code
         events.append(Failed(error.code, error.message))
 
     # ------------------------------------------------------------------ sending
 
-    def _serialize(self, frame: Frame) -> bytes:
-        data = frame.serialize(self._mask_key() if self.role == "client" else None)
+    def _send(self, frame: Frame) -> None:
+        """Queue ``frame`` for :meth:`data_to_send`, masked with a fresh key by a client."""
+        mask = self._mask_key() if self.role == "client" else None
+        header, payload = frame.to_wire(mask)  # the header is made here, once
+        self._outgoing += (header.raw, payload)
         if self._observer is not None:
-            header = parse_frame_header(data)  # the header exactly as it goes on the wire
-            self._observer(
-                "out",
-                Frame(
-                    frame.opcode,
-                    frame.payload,
-                    frame.fin,
-                    frame.rsv1,
-                    frame.rsv2,
-                    frame.rsv3,
-                    header,
-                ),
+            sent = dataclasses.replace(
+                frame, header=header, wire_preview=payload[: self._keep_wire]
             )
-        return data
+            self._observer("out", sent)
 
     def _check_can_send(self) -> None:
         if self.state is not State.OPEN:
@@ -346,47 +298,55 @@ class Connection:
                 "no more messages may be sent (RFC 6455 §5.5.1)"
             )
 
-    def send_text(self, text: str) -> bytes:
-        """Return the bytes of a text message (one frame, FIN set)."""
-        return self.send_frame(Frame(Opcode.TEXT, text.encode("utf-8")))
+    def send_text(self, text: str) -> None:
+        """Send a text message (one frame, FIN set)."""
+        self.send_frame(Frame(Opcode.TEXT, text.encode("utf-8")))
 
-    def send_binary(self, data: BytesLike) -> bytes:
-        """Return the bytes of a binary message (one frame, FIN set)."""
-        return self.send_frame(Frame(Opcode.BINARY, bytes(data)))
+    def send_binary(self, data: BytesLike) -> None:
+        """Send a binary message (one frame, FIN set)."""
+        self.send_frame(Frame(Opcode.BINARY, bytes(data)))
 
-    def send_ping(self, data: BytesLike = b"") -> bytes:
-        """Return the bytes of a Ping (at most 125 bytes of payload, §5.5)."""
-        return self.send_frame(Frame(Opcode.PING, bytes(data)))
+    def send_ping(self, data: BytesLike = b"") -> None:
+        """Send a Ping (at most 125 bytes of payload, §5.5)."""
+        self.send_frame(Frame(Opcode.PING, bytes(data)))
 
-    def send_pong(self, data: BytesLike = b"") -> bytes:
-        """Return the bytes of an unsolicited Pong, a one-way heartbeat (§5.5.3)."""
-        return self.send_frame(Frame(Opcode.PONG, bytes(data)))
+    def send_pong(self, data: BytesLike = b"") -> None:
+        """Send an unsolicited Pong, a one-way heartbeat (§5.5.3)."""
+        self.send_frame(Frame(Opcode.PONG, bytes(data)))
 
-    def send_frame(self, frame: Frame) -> bytes:
-        """Return the bytes of any single frame, e.g. one fragment of a message.
+    def send_frame(self, frame: Frame) -> None:
+        """Send any single frame, e.g. one fragment of a message.
 
         Checks that fragments follow §5.4: a message starts with TEXT or BINARY,
         goes on with CONT frames and ends with FIN set; control frames may sit in
-        between. Masks the frame if this side is the client.
+        between. Raises :class:`~wslearn.errors.LocalProtocolError` if not.
         """
         self._check_can_send()
-        if frame.opcode is Opcode.CLOSE:
-            raise ValueError("use close() to send a Close frame: it also changes the state")
-        if not Opcode(frame.opcode).is_control:
-            if frame.opcode is Opcode.CONT and not self._sending_fragmented:
-                raise ValueError("a CONT frame can only follow a TEXT or BINARY frame with FIN=0")
-            if frame.opcode is not Opcode.CONT and self._sending_fragmented:
-                raise ValueError("finish the fragmented message (CONT frames) before a new one")
+        frame.check()  # our own frame: a bad one is our mistake, not the peer's
+        opcode = Opcode(frame.opcode)
+        if opcode is Opcode.CLOSE:
+            raise LocalProtocolError("use close() to send a Close frame: it changes the state")
+        if not opcode.is_control:
+            if opcode is Opcode.CONT and not self._sending_fragmented:
+                raise LocalProtocolError(
+                    "a CONT frame can only follow a TEXT or BINARY frame with FIN=0 (RFC 6455 §5.4)"
+                )
+            if opcode is not Opcode.CONT and self._sending_fragmented:
+                raise LocalProtocolError(
+                    "finish the fragmented message (CONT frames) before a new one (RFC 6455 §5.4)"
+                )
             self._sending_fragmented = not frame.fin
-        return self._serialize(frame)
+        self._send(frame)
 
-    def close(self, code: Optional[int] = 1000, reason: str = "") -> bytes:
-        """Start the closing handshake: return the Close frame's bytes (§5.5.1, §7.1.2).
+    def close(self, code: Optional[int] = CloseCode.NORMAL_CLOSURE, reason: str = "") -> None:
+        """Start the closing handshake: send a Close frame (§5.5.1, §7.1.2).
 
-        After this, no data may be sent; received messages still arrive until the
-        peer's Close frame, which moves the connection to ``CLOSED``.
+        ``code=None`` sends a Close with no code at all. After this, no data may be sent;
+        received messages still arrive until the peer's Close frame, which moves the
+        connection to ``CLOSED``.
         """
         self._check_can_send()
-        data = self._serialize(Frame(Opcode.CLOSE, close_payload(code, reason)))
+        if code is None:
+            code = CloseCode.NO_STATUS_RCVD  # reported as 1005, sent as an empty payload
+        self._send(Frame(Opcode.CLOSE, Close(code, reason).serialize()))
         self.state = State.CLOSING
-        return data

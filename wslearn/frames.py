@@ -21,21 +21,24 @@ The 7-bit length field has three cases: 0–125 is the length itself; 126 means
 "the real length is in the next 2 bytes"; 127 means "in the next 8 bytes".
 
 This module holds :func:`parse_frame_header`, which reads those fields and
-enforces every rule that can be checked from the header alone, and
-:class:`Frame`, whose :meth:`Frame.serialize` and :meth:`Frame.parse` are a
-round-tripping pair. It knows nothing about sockets or about which side is
-the client: rules that depend on the role live in :mod:`wslearn.connection`.
+enforces every rule that can be checked from the header alone; :class:`Frame`,
+whose :meth:`Frame.serialize` and :meth:`Frame.parse` are a round-tripping pair;
+and :class:`Close`, what a Close frame's payload holds. It knows nothing about
+sockets or about which side is the client: rules that depend on the role live
+in :mod:`wslearn.connection`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import struct
-from typing import NamedTuple, Optional, Tuple, Union
+from typing import NamedTuple, Optional, Tuple
 
-from .errors import ProtocolError
+from .bytes_like import BytesLike
+from .errors import LocalProtocolError, ProtocolError
 from .masking import unmask_fast
-from .opcodes import Opcode
+from .opcodes import CloseCode, Opcode, close_code_is_valid
 
 __all__ = [
     "FrameHeader",
@@ -43,9 +46,8 @@ __all__ = [
     "parse_frame_header",
     "encode_frame_header",
     "length_case",
+    "Close",
 ]
-
-BytesLike = Union[bytes, bytearray, memoryview]
 
 #: The largest payload a control frame may carry (RFC 6455 §5.5).
 MAX_CONTROL_PAYLOAD = 125
@@ -201,19 +203,8 @@ def parse_frame_header(
     if available < size:
         return None
     raw = bytes(data[start : start + size])
-    return FrameHeader(
-        fin=fin,
-        rsv1=rsv1,
-        rsv2=rsv2,
-        rsv3=rsv3,
-        opcode=opcode,
-        masked=masked,
-        mask=raw[-4:] if masked else None,
-        length=length,
-        length_case=case,
-        header_size=size,
-        raw=raw,
-    )
+    mask = raw[-4:] if masked else None
+    return FrameHeader(fin, rsv1, rsv2, rsv3, opcode, masked, mask, length, case, size, raw)
 
 
 def encode_frame_header(
@@ -251,12 +242,14 @@ def encode_frame_header(
     return head
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass
 class Frame:
     """One frame with its payload already unmasked.
 
-    ``header`` is the :class:`FrameHeader` it was parsed from (``None`` for a
-    frame built in Python to be sent).
+    ``header`` is the :class:`FrameHeader` it was read from or sent with (``None`` for
+    a frame built in Python that has not been sent). ``wire_preview`` is the start of
+    the payload exactly as it crossed the wire (still masked, if it was), kept only
+    when a reader or connection is asked to keep it (for recording); else empty.
 
     >>> Frame(Opcode.TEXT, b"Hello").serialize().hex(" ")        # RFC 6455 §5.7
     '81 05 48 65 6c 6c 6f'
@@ -269,40 +262,59 @@ class Frame:
     rsv2: bool = False
     rsv3: bool = False
     header: Optional[FrameHeader] = dataclasses.field(default=None, compare=False, repr=False)
+    wire_preview: bytes = dataclasses.field(default=b"", compare=False, repr=False)
 
     def check(self) -> None:
-        """Raise :class:`ProtocolError` if this frame breaks a rule of §5.5 (control frames)."""
-        opcode = self.opcode
-        if type(opcode) is not Opcode:
-            opcode = Opcode(opcode)  # a plain int; raises ValueError for a reserved value
-        if opcode >= 0x8:  # a control frame (§5.5)
+        """Raise :class:`LocalProtocolError` if this frame may not be sent (§5.2, §5.5).
+
+        It is our own frame, so breaking a rule is our mistake, not the peer's.
+        """
+        if self.opcode not in OPCODES:
+            raise LocalProtocolError(f"opcode 0x{self.opcode:X} is reserved (RFC 6455 §5.2)")
+        if self.opcode >= 0x8:  # a control frame (§5.5)
             if not self.fin:
-                raise ProtocolError("control frames must not be fragmented (RFC 6455 §5.5)")
+                raise LocalProtocolError("control frames must not be fragmented (RFC 6455 §5.5)")
             if len(self.payload) > MAX_CONTROL_PAYLOAD:
-                raise ProtocolError(
+                raise LocalProtocolError(
                     f"control frame payload of {len(self.payload)} bytes: at most 125 are "
                     "allowed (RFC 6455 §5.5)"
                 )
 
-    def serialize(self, mask: Optional[bytes] = None) -> bytes:
-        """Return the frame's bytes: header, then payload (masked with ``mask`` if given).
+    def wire_header(self, mask: Optional[bytes] = None) -> FrameHeader:
+        """The header this frame is sent with, every field filled in.
 
         A client passes a fresh random 4-byte ``mask`` for every frame (§5.3);
         a server passes none (§5.1: a server MUST NOT mask).
         """
-        self.check()
-        head = encode_frame_header(
+        length = len(self.payload)
+        raw = encode_frame_header(
             self.opcode,
-            len(self.payload),
+            length,
             fin=self.fin,
             rsv1=self.rsv1,
             rsv2=self.rsv2,
             rsv3=self.rsv3,
             mask=mask,
         )
+        masked, case, size = mask is not None, length_case(length), len(raw)
+        flags = (self.fin, self.rsv1, self.rsv2, self.rsv3, Opcode(self.opcode))
+        return FrameHeader(*flags, masked, mask, length, case, size, raw)
+
+    def to_wire(self, mask: Optional[bytes] = None) -> Tuple[FrameHeader, bytes]:
+        """The header and the payload exactly as they go on the wire (masked with ``mask``).
+
+        Raises :class:`LocalProtocolError` if the frame may not be sent (:meth:`check`).
+        """
+        self.check()
+        header = self.wire_header(mask)
         if mask is None:
-            return head + self.payload
-        return head + unmask_fast(self.payload, mask)
+            return header, self.payload
+        return header, unmask_fast(self.payload, mask)  # XOR with the key masks, too
+
+    def serialize(self, mask: Optional[bytes] = None) -> bytes:
+        """Return the frame's bytes: header, then payload (masked with ``mask`` if given)."""
+        header, payload = self.to_wire(mask)
+        return header.raw + payload
 
     @classmethod
     def parse(cls, data: BytesLike, *, allowed_rsv: int = 0) -> Optional[Tuple["Frame", int]]:
@@ -324,14 +336,106 @@ class Frame:
         """Build a frame from a parsed header and its payload bytes as they arrived."""
         if header.mask is not None:
             payload = unmask_fast(payload, header.mask)
-        elif type(payload) is not bytes:
-            payload = bytes(payload)
         return cls(
             header.opcode,
-            payload,
+            bytes(payload),
             header.fin,
             header.rsv1,
             header.rsv2,
             header.rsv3,
             header,
         )
+
+
+@dataclasses.dataclass(frozen=True)
+class Close:
+    """What a Close frame's payload says: a status code, then a reason (RFC 6455 §5.5.1).
+
+    The payload is the code in 2 bytes (network order), then the reason in UTF-8; it
+    may also be empty, which a connection reports as code 1005 ("no status received").
+    A connection also reports ``Close(1006)`` when TCP ended with no Close frame at all
+    (§7.1.5). Neither 1005 nor 1006 is ever sent.
+
+    >>> Close(1000, "bye").serialize().hex(" ")
+    '03 e8 62 79 65'
+    >>> Close.parse(bytes.fromhex("03 e8 62 79 65"))
+    Close(code=1000, reason='bye')
+    """
+
+    code: int
+    reason: str = ""
+
+    @classmethod
+    def parse(cls, payload: BytesLike) -> "Close":
+        """Read a Close payload received from the peer, strictly.
+
+        Raises :class:`ProtocolError`: 1002 for a 1-byte payload or a code that may not
+        be sent (see :func:`~wslearn.opcodes.close_code_is_valid`), 1007 for a reason
+        that is not UTF-8.
+        """
+        if len(payload) == 0:
+            return cls(int(CloseCode.NO_STATUS_RCVD))
+        if len(payload) == 1:
+            raise ProtocolError(
+                "Close frame with a 1-byte payload: the code takes 2 bytes (RFC 6455 §5.5.1)"
+            )
+        (code,) = struct.unpack_from("!H", payload)
+        if not close_code_is_valid(code):
+            raise ProtocolError(f"close code {code} may not be sent on the wire (RFC 6455 §7.4)")
+        try:
+            reason = bytes(payload[2:]).decode("utf-8")
+        except UnicodeDecodeError:
+            raise ProtocolError(
+                "close reason is not valid UTF-8 (RFC 6455 §5.5.1)", code=CloseCode.INVALID_DATA
+            ) from None
+        return cls(code, reason)
+
+    def serialize(self) -> bytes:
+        """The payload of a Close frame that says this; empty for 1005 ("no code").
+
+        Raises :class:`LocalProtocolError` for a code that may not be sent, or a reason
+        longer than the 123 bytes of UTF-8 that fit in a control frame (125 - 2, §5.5).
+        """
+        if self.code == CloseCode.NO_STATUS_RCVD:
+            if self.reason:
+                raise LocalProtocolError("a close reason needs a close code before it")
+            return b""
+        if not close_code_is_valid(self.code):
+            raise LocalProtocolError(f"close code {self.code} may not be sent (RFC 6455 §7.4)")
+        data = self.reason.encode("utf-8")
+        if len(data) > 123:
+            raise LocalProtocolError(
+                f"close reason is {len(data)} bytes of UTF-8; at most 123 fit (RFC 6455 §5.5)"
+            )
+        return struct.pack("!H", self.code) + data
+
+    def __str__(self) -> str:
+        if self.code == CloseCode.NO_STATUS_RCVD and not self.reason:
+            return "(no code)"
+        if not self.reason:
+            return str(self.code)
+        return f"{self.code} {json.dumps(self.reason, ensure_ascii=False)}"
+
+    @classmethod
+    def describe(cls, payload: BytesLike) -> str:
+        """Say what a Close payload holds, as ``1000 "bye"``: leniently, for tables and logs.
+
+        Recorded frames include bad ones (they are the interesting ones), so this never
+        raises; what breaks a rule is named instead.
+        """
+        payload = bytes(payload)
+        if len(payload) == 1:
+            return f"{payload.hex()} (1 byte: too short for a code)"
+        try:
+            return str(cls.parse(payload))
+        except ProtocolError:
+            pass
+        (code,) = struct.unpack_from("!H", payload)
+        problems = [] if close_code_is_valid(code) else [f"code {code} may not be sent"]
+        try:
+            reason = payload[2:].decode("utf-8")
+            text = f"{code} {json.dumps(reason, ensure_ascii=False)}" if reason else str(code)
+        except UnicodeDecodeError:
+            text = f"{code} {payload[2:].hex(' ')}"
+            problems.append("reason is not UTF-8")
+        return f"{text} ({'; '.join(problems)})"

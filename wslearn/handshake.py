@@ -34,7 +34,8 @@ import os
 import re
 from typing import Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
-from .errors import HandshakeError
+from .bytes_like import BytesLike
+from .errors import HandshakeError, InvalidResponse
 
 __all__ = [
     "GUID",
@@ -54,8 +55,6 @@ __all__ = [
     "MAX_HEADERS",
     "REASONS",
 ]
-
-BytesLike = Union[bytes, bytearray, memoryview]
 
 #: The fixed GUID of RFC 6455 §1.3, appended to every key before hashing.
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -433,21 +432,28 @@ def client_request(
 
 
 def parse_response(data: BytesLike) -> Optional[Response]:
-    """Parse an HTTP response head; ``None`` while incomplete (like :func:`parse_request`)."""
+    """Parse an HTTP response head; ``None`` while incomplete (like :func:`parse_request`).
+
+    A client reads it, so what is wrong with it raises :class:`InvalidResponse`.
+    """
 
     def check_status_line(line: bytes, complete: bool) -> None:
         if complete and not _STATUS_LINE.fullmatch(line):
-            raise HandshakeError(400, f"malformed status line {line[:80]!r}")
+            raise InvalidResponse(f"malformed status line {line[:80]!r}")
 
-    split = _split_head(bytes(data), check_status_line)
-    if split is None:
-        return None
-    lines, raw = split
+    try:
+        split = _split_head(bytes(data), check_status_line)
+        if split is None:
+            return None
+        lines, raw = split
+        headers = _parse_header_lines(lines[1:])
+    except HandshakeError as error:  # the limits and header rules shared with requests
+        raise InvalidResponse(error.message) from None
     match = _STATUS_LINE.fullmatch(lines[0])
     if match is None:
-        raise HandshakeError(400, f"malformed status line {lines[0][:80]!r}")
+        raise InvalidResponse(f"malformed status line {lines[0][:80]!r}")
     reason = (match.group(4) or b"").decode("latin-1")
-    return Response(int(match.group(3)), reason, _parse_header_lines(lines[1:]), raw)
+    return Response(int(match.group(3)), reason, headers, raw)
 
 
 def check_response(
@@ -456,27 +462,27 @@ def check_response(
     """Check the server's answer to our handshake (§4.1, client steps 1–6).
 
     Returns the subprotocol the server chose (or ``None``). Raises
-    :class:`HandshakeError` (carrying the server's status) if the server refused,
-    or if its 101 is not a valid WebSocket acceptance of *our* key.
+    :class:`~wslearn.errors.InvalidResponse` (carrying the server's status) if the
+    server refused, or if its 101 is not a valid WebSocket acceptance of *our* key.
     """
     headers = response.headers
     if response.status != 101:
-        raise HandshakeError(
-            response.status, f"server answered {response.status} {response.reason}, not 101"
+        raise InvalidResponse(
+            f"server answered {response.status} {response.reason}, not 101", response.status
         )
     if "websocket" not in headers.tokens("Upgrade"):
-        raise HandshakeError(101, "101 response without 'Upgrade: websocket'")
+        raise InvalidResponse("101 response without 'Upgrade: websocket'", 101)
     if "upgrade" not in headers.tokens("Connection"):
-        raise HandshakeError(101, "101 response without 'Connection: Upgrade'")
+        raise InvalidResponse("101 response without 'Connection: Upgrade'", 101)
     expected = accept_key(key)
     got = headers.get("Sec-WebSocket-Accept")
     if got != expected:
-        raise HandshakeError(
-            101, f"Sec-WebSocket-Accept is {got!r}, expected {expected!r} for our key"
+        raise InvalidResponse(
+            f"Sec-WebSocket-Accept is {got!r}, expected {expected!r} for our key", 101
         )
     if headers.get_all("Sec-WebSocket-Extensions"):
-        raise HandshakeError(101, "server accepted an extension that we did not offer")
+        raise InvalidResponse("server accepted an extension that we did not offer", 101)
     chosen = headers.get("Sec-WebSocket-Protocol")
     if chosen is not None and chosen not in subprotocols:
-        raise HandshakeError(101, f"server chose subprotocol {chosen!r} that we did not offer")
+        raise InvalidResponse(f"server chose subprotocol {chosen!r} that we did not offer", 101)
     return chosen

@@ -16,19 +16,20 @@ proxy or cache on the way would take for an HTTP request of its own (§10.3).
 is the same rule applied to the whole payload at once: the key repeated to the
 payload's length, both read as one (big) integer, one XOR. Long payloads go faster
 still with numpy, which XORs eight bytes per machine operation: that lives in one
-optional module, :mod:`wslearn.speedups`, which :func:`unmask_fast` uses when numpy
-is installed and the payload is long enough to pay for it. ``benchmarks/`` measures
-every way beside the ``websockets`` library's C version.
+optional module, :mod:`wslearn.speedups`, which :func:`unmask_fast` and
+:func:`unmask_in_place` use when numpy is installed and the payload is long enough to
+pay for it. ``benchmarks/`` measures every way beside the ``websockets`` library's C
+version.
 """
 
 from __future__ import annotations
 
 from types import ModuleType
-from typing import Optional, Union
+from typing import Optional
 
-__all__ = ["unmask", "mask", "unmask_reference", "unmask_fast"]
+from .bytes_like import BytesLike
 
-BytesLike = Union[bytes, bytearray, memoryview]
+__all__ = ["unmask", "mask", "unmask_reference", "unmask_fast", "unmask_in_place"]
 
 
 def unmask_reference(data: BytesLike, mask: bytes, offset: int = 0) -> bytes:
@@ -84,3 +85,15 @@ def unmask_fast(data: BytesLike, mask: bytes, offset: int = 0) -> bytes:
     if _speedups is not None and len(data) >= _speedups.WORTH_IT:
         return _speedups.unmask(data, mask, offset)
     return unmask(data, mask, offset)
+
+
+def unmask_in_place(payload: memoryview, mask: bytes) -> None:
+    """Unmask ``payload`` where it lies: the bytes in the buffer are replaced by the result.
+
+    A reader that already holds the payload in its own buffer saves a copy this way
+    (and the memory of one). With :mod:`wslearn.speedups` for long payloads.
+    """
+    if _speedups is not None and len(payload) >= _speedups.WORTH_IT:
+        _speedups.unmask_in_place(payload, mask)
+    else:
+        payload[:] = unmask(payload, mask)

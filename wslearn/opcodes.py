@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["Opcode", "CloseCode", "CONTROL_OPCODES", "DATA_OPCODES", "close_code_is_valid"]
+__all__ = ["Opcode", "CloseCode", "close_code_is_valid"]
 
 
 class Opcode(enum.IntEnum):
@@ -29,10 +29,6 @@ class Opcode(enum.IntEnum):
     def is_control(self) -> bool:
         """Control frames have the high bit of the opcode set (§5.5)."""
         return self >= 0x8
-
-
-DATA_OPCODES = frozenset({Opcode.CONT, Opcode.TEXT, Opcode.BINARY})
-CONTROL_OPCODES = frozenset({Opcode.CLOSE, Opcode.PING, Opcode.PONG})
 
 
 class CloseCode(enum.IntEnum):
@@ -60,8 +56,13 @@ class CloseCode(enum.IntEnum):
     TLS_HANDSHAKE = 1015
 
 
-#: Codes in 1000–2999 that may appear in a Close frame on the wire (§7.4.1, IANA registry).
-_WIRE_CODES = frozenset({1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014})
+#: Codes in 1000–2999 that may appear in a Close frame on the wire (§7.4.1, IANA registry):
+#: every registered one but those that only report what happened.
+_WIRE_CODES = frozenset(CloseCode) - {
+    CloseCode.NO_STATUS_RCVD,
+    CloseCode.ABNORMAL_CLOSURE,
+    CloseCode.TLS_HANDSHAKE,
+}
 
 
 def close_code_is_valid(code: int) -> bool:

@@ -20,31 +20,31 @@ huge frame is refused at once (close code 1009) instead of filling memory.
 
 from __future__ import annotations
 
-from typing import Iterator, Optional, Union
+from typing import Iterator, Optional
 
+from .bytes_like import BytesLike
 from .errors import ProtocolError
 from .frames import Frame, FrameHeader, parse_frame_header
+from .masking import unmask, unmask_in_place
+from .opcodes import CloseCode
 
 __all__ = ["FrameReader"]
 
-BytesLike = Union[bytes, bytearray, memoryview]
-
-#: Longest possible header: 2 + 8 (64-bit length) + 4 (mask).
-_MAX_HEADER = 14
-#: From this many payload bytes on, the payload is read from the buffer through a memoryview.
-_VIEW_THRESHOLD = 1024
+#: From this many payload bytes on, the reader unmasks a payload in place, in its own buffer.
+IN_PLACE_FROM = 1024
 
 
 class FrameReader:
     """Turn a byte stream fed in arbitrary chunks into whole :class:`Frame` objects.
 
-    ``max_size`` limits the payload of a single data frame (``None``: no limit);
-    while a fragmented message is being assembled a
-    :class:`~wslearn.connection.Connection` sets :attr:`message_size`, so the
-    limit applies to the whole message.
-    ``expect_masked`` enforces the masking rule of RFC 6455 §5.1 (``True``: every
-    frame must be masked, as a server requires; ``False``: none may be, as a
-    client requires; ``None``: don't check).
+    ``max_size`` limits a data message's payload (``None``: no limit): one frame's
+    payload, or, for a message in fragments, all of them together (see
+    :meth:`next_frame`). ``expect_masked`` enforces the masking rule of RFC 6455
+    §5.1 (``True``: every frame must be masked, as a server requires; ``False``: none
+    may be, as a client requires; ``None``: don't check). ``allowed_rsv`` is a bit
+    mask of the RSV bits a negotiated extension gives a meaning. ``keep_wire`` keeps
+    that many payload bytes of each frame as they arrived, still masked, in
+    :attr:`Frame.wire_preview` (a recorder shows them).
     """
 
     def __init__(
@@ -53,13 +53,12 @@ class FrameReader:
         *,
         expect_masked: Optional[bool] = None,
         allowed_rsv: int = 0,
+        keep_wire: int = 0,
     ) -> None:
         self.max_size = max_size
         self.expect_masked = expect_masked
         self.allowed_rsv = allowed_rsv
-        #: Bytes of the current fragmented message already received (set by a Connection),
-        #: so that ``max_size`` limits the whole message, not each fragment.
-        self.message_size = 0
+        self.keep_wire = keep_wire
         self._buffer = bytearray()
         self._pos = 0  # bytes of _buffer already handed out as frames
         self._header: Optional[FrameHeader] = None  # parsed header of the frame at _pos
@@ -73,21 +72,23 @@ class FrameReader:
         """Add bytes exactly as they came from the network."""
         self._buffer += data
 
-    def next_frame(self) -> Optional[Frame]:
+    def next_frame(self, received: int = 0) -> Optional[Frame]:
         """Return the next whole frame, or ``None`` if its bytes haven't all arrived.
 
+        ``received`` is how many bytes of the current message came in earlier
+        fragments: ``max_size`` limits ``received`` plus this frame's payload.
+
         Raises :class:`~wslearn.errors.ProtocolError` with the close code the
-        connection must use: 1002 for a broken header, 1009 for a frame over
-        ``max_size``.
+        connection must use: 1002 for a broken header, 1009 for a message over
+        ``max_size``, as soon as the header says so (before the payload arrives).
         """
         buf, pos = self._buffer, self._pos
         header = self._header
         if header is None:
-            # The header is read in place: no copy of the buffer per frame.
             header = parse_frame_header(buf, pos, allowed_rsv=self.allowed_rsv)
             if header is None:
                 return None
-            self._check(header)
+            self._check(header, received)
             # Kept while the payload arrives, so a long payload's header is read once.
             self._header = header
         start = pos + header.header_size
@@ -95,23 +96,38 @@ class FrameReader:
         if len(buf) < end:
             return None
         self._header = None
-        if header.length >= _VIEW_THRESHOLD:
-            # Unmask (or copy) straight from the buffer: a slice would copy the payload first.
-            with memoryview(buf) as view:
-                frame = Frame.from_header(header, view[start:end])
+        if header.length < IN_PLACE_FROM:
+            # A short payload: copying it out, then unmasking the copy, is quickest.
+            wire = bytes(buf[start:end])
+            payload = wire if header.mask is None else unmask(wire, header.mask)
         else:
-            frame = Frame.from_header(header, buf[start:end])
+            # A long one is unmasked where it lies, in our own buffer, then copied out once.
+            with memoryview(buf) as view, view[start:end] as in_buffer:
+                wire = bytes(in_buffer[: self.keep_wire])
+                if header.mask is not None:
+                    unmask_in_place(in_buffer, header.mask)
+                payload = bytes(in_buffer)
+        frame = Frame(
+            header.opcode,
+            payload,
+            header.fin,
+            header.rsv1,
+            header.rsv2,
+            header.rsv3,
+            header,
+            wire[: self.keep_wire],
+        )
         if end == len(buf):
             buf.clear()
             self._pos = 0
         else:
             self._pos = end
-            if end > 65536 and end * 2 > len(buf):
+            if end > 65536 and end * 2 > len(buf):  # drop what was read, now and then
                 del buf[:end]
                 self._pos = 0
         return frame
 
-    def _check(self, header: FrameHeader) -> None:
+    def _check(self, header: FrameHeader, received: int) -> None:
         """Apply the rules that depend on this reader's settings, before the payload arrives."""
         if self.expect_masked is not None and header.masked != self.expect_masked:
             if self.expect_masked:
@@ -125,18 +141,18 @@ class FrameReader:
         if (
             self.max_size is not None
             and not header.opcode.is_control
-            and self.message_size + header.length > self.max_size
+            and received + header.length > self.max_size
         ):
-            if self.message_size:
+            if received:
                 what = (
                     f"a fragment of {header.length} bytes would bring the message to "
-                    f"{self.message_size + header.length} bytes"
+                    f"{received + header.length} bytes"
                 )
             else:
                 what = f"frame announces {header.length} payload bytes"
             raise ProtocolError(
                 f"{what}, over the limit of {self.max_size} (refused before reading the payload)",
-                code=1009,
+                code=CloseCode.MESSAGE_TOO_BIG,
             )
 
     def __iter__(self) -> Iterator[Frame]:

@@ -25,9 +25,9 @@ from collections import deque
 from pathlib import Path
 from typing import Any, Deque, Dict, List, Optional, Tuple
 
-from .frames import Frame, parse_frame_header
+from .frames import Frame, FrameHeader
 from .handshake import Headers, Request
-from .masking import unmask_fast
+from .opcodes import Opcode
 
 __all__ = [
     "FrameRecord",
@@ -184,13 +184,17 @@ class FrameRecord:
 
     @property
     def opcode_name(self) -> str:
-        from .opcodes import Opcode
-
         return Opcode(self.opcode).name
 
     @property
     def truncated(self) -> bool:
         return len(self.payload_preview) < self.length
+
+    def frame_header(self) -> FrameHeader:
+        """The recorded header as a :class:`~wslearn.frames.FrameHeader`, field by field."""
+        fields = (self.fin, self.rsv1, self.rsv2, self.rsv3, Opcode(self.opcode), self.masked)
+        sizes = (self.mask, self.length, self.length_case, len(self.header), self.header)
+        return FrameHeader(*fields, *sizes)
 
     @classmethod
     def from_frame(
@@ -203,16 +207,16 @@ class FrameRecord:
         stream_offset: int = 0,
         preview_bytes: int = 256,
     ) -> "FrameRecord":
-        """Record ``frame``; its ``header`` is what the reader or Connection parsed.
+        """Record ``frame`` from the header and wire bytes its reader or Connection kept.
 
-        A frame built in Python (no header yet) is recorded as a server would send it.
+        ``frame.wire_preview`` holds the payload's first bytes as they crossed the wire
+        (:class:`~wslearn.connection.Connection`'s ``keep_wire``); for an unmasked frame
+        they are the payload itself. A frame built in Python (no header yet) is recorded
+        as a server would send it.
         """
-        header = frame.header
-        if header is None:
-            header = parse_frame_header(frame.serialize(), allowed_rsv=0x70)
-            assert header is not None
+        header = frame.header if frame.header is not None else frame.wire_header()
         preview = frame.payload[:preview_bytes]
-        wire = unmask_fast(preview, header.mask) if header.mask is not None else preview
+        wire = frame.wire_preview[:preview_bytes] if header.masked else preview
         return cls(
             time=time,
             connection=connection,
@@ -298,7 +302,9 @@ class Recorder:
         return [records[i] for i in order if i in records]
 
     def connection(self, id: int) -> ConnectionRecord:
-        return self._connections[id]
+        """The record of connection ``id`` (``KeyError`` if it was never seen or was dropped)."""
+        with self._lock:
+            return self._connections[id]
 
     def clear(self) -> None:
         with self._lock:

@@ -40,7 +40,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple, Un
 
 from .connection import DEFAULT_MAX_SIZE, Binary, Connection, Failed, State, Text
 from .errors import ConnectionClosed, HandshakeError
-from .frames import Frame
+from .frames import Close, Frame
 from .handshake import (
     accept_response,
     http_response,
@@ -48,7 +48,7 @@ from .handshake import (
     reject_response,
     validate_request,
 )
-from .opcodes import Opcode
+from .opcodes import CloseCode, Opcode
 from .recording import ConnectionRecord, FrameRecord, Recorder, proxy_evidence, redact_request
 
 __all__ = ["serve", "Server", "ServerConnection", "format_frame", "running_servers"]
@@ -88,10 +88,8 @@ def format_frame(record: FrameRecord) -> str:
             shown = repr(preview.decode("utf-8"))
         except UnicodeDecodeError:
             shown = preview[:32].hex(" ")
-    elif record.opcode == Opcode.CLOSE and len(preview) >= 2:
-        shown = (
-            f"code={int.from_bytes(preview[:2], 'big')} {preview[2:].decode('utf-8', 'replace')!r}"
-        )
+    elif record.opcode == Opcode.CLOSE and not record.truncated:
+        shown = Close.describe(preview)
     else:
         shown = preview[:32].hex(" ")
     if len(shown) > 60:
@@ -119,7 +117,12 @@ class ServerConnection:
         self._in_offset = 0
         self._out_offset = 0
         self._close_timer: Optional[threading.Timer] = None
-        self.protocol = Connection("server", max_size=server.max_size, frame_observer=self._observe)
+        self.protocol = Connection(
+            "server",
+            max_size=server.max_size,
+            frame_observer=self._observe,
+            keep_wire=server.recorder.preview_bytes,
+        )
 
     def __repr__(self) -> str:
         return f"<ServerConnection #{self.id} {self.record.peer} {self.state.value}>"
@@ -159,22 +162,24 @@ class ServerConnection:
         """Send a text (``str``) or binary (``bytes``) message as one frame."""
         with self._lock:
             if isinstance(message, str):
-                data = self.protocol.send_text(message)
+                self.protocol.send_text(message)
             else:
-                data = self.protocol.send_binary(message)
-            self._sendall(data)
+                self.protocol.send_binary(message)
+            self._sendall(self.protocol.data_to_send())
 
     def ping(self, data: bytes = b"") -> None:
         """Send a Ping; the peer's Pong will show up in the recording."""
         with self._lock:
-            self._sendall(self.protocol.send_ping(data))
+            self.protocol.send_ping(data)
+            self._sendall(self.protocol.data_to_send())
 
-    def close(self, code: int = 1000, reason: str = "") -> None:
+    def close(self, code: int = CloseCode.NORMAL_CLOSURE, reason: str = "") -> None:
         """Start the closing handshake; the connection's thread waits for the peer's Close."""
         with self._lock:
             if self.protocol.state is not State.OPEN:
                 return
-            self._sendall(self.protocol.close(code, reason))
+            self.protocol.close(code, reason)
+            self._sendall(self.protocol.data_to_send())
         # §7.1.1: wait for the peer's Close, but not forever.
         timer = threading.Timer(self.server.close_timeout, self._close_timed_out)
         timer.daemon = True
@@ -311,7 +316,7 @@ class Server:
         self._accept_thread.start()
         return self
 
-    def stop(self, code: int = 1001, reason: str = "server stopping") -> None:
+    def stop(self, code: int = CloseCode.GOING_AWAY, reason: str = "server stopping") -> None:
         """Close every connection with a Close frame (1001), then join all threads."""
         if not self.running:
             return
@@ -558,7 +563,7 @@ class Server:
             if protocol.state is State.CLOSED:
                 return  # §7.1.1: the server closes the TCP connection first
             if not self.running and protocol.state is State.OPEN:
-                conn.close(1001, "server stopping")
+                conn.close(CloseCode.GOING_AWAY, "server stopping")
             try:
                 data = sock.recv(65536)
             except socket.timeout:
@@ -586,7 +591,7 @@ class Server:
                     file=sys.stderr,
                 )
             try:
-                conn.close(1011, f"handler error: {type(error).__name__}"[:123])
+                conn.close(CloseCode.INTERNAL_ERROR, f"handler error: {type(error).__name__}"[:123])
             except (OSError, ConnectionClosed):
                 pass
 

@@ -12,13 +12,11 @@ key written twice. numpy reads the payload as 64-bit words, XORs each with that
 
 from __future__ import annotations
 
-from typing import Union
-
 import numpy as np
 
-__all__ = ["unmask", "WORTH_IT"]
+from .bytes_like import BytesLike
 
-BytesLike = Union[bytes, bytearray, memoryview]
+__all__ = ["unmask", "unmask_in_place", "WORTH_IT"]
 
 #: Below this many bytes, setting up numpy arrays costs more than the plain big-integer XOR.
 WORTH_IT = 1024
@@ -47,3 +45,17 @@ def unmask(data: BytesLike, mask: bytes, offset: int = 0) -> bytes:
         tail = np.frombuffer(data, dtype=np.uint8, count=rest, offset=whole)
         out[whole:] = tail ^ np.frombuffer(key8, dtype=np.uint8, count=rest)
     return out.tobytes()
+
+
+def unmask_in_place(payload: memoryview, mask: bytes) -> None:
+    """Same as :func:`wslearn.masking.unmask_in_place`: XOR the bytes where they lie."""
+    if len(mask) != 4:
+        raise ValueError(f"a masking key is exactly 4 bytes, got {len(mask)}")
+    key8 = mask * 2
+    n = len(payload)
+    whole = n - n % 8
+    words = np.frombuffer(payload, dtype=np.uint64, count=whole // 8)
+    np.bitwise_xor(words, np.frombuffer(key8, dtype=np.uint64), out=words)
+    if whole < n:
+        tail = np.frombuffer(payload, dtype=np.uint8, count=n - whole, offset=whole)
+        np.bitwise_xor(tail, np.frombuffer(key8, dtype=np.uint8, count=n - whole), out=tail)

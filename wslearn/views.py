@@ -23,11 +23,10 @@ import dataclasses
 import functools
 import html
 import io
-import struct
 import threading
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
-from .frames import Frame, FrameHeader, encode_frame_header, parse_frame_header
+from .frames import Close, Frame, FrameHeader, encode_frame_header, parse_frame_header
 from .opcodes import Opcode
 from .recording import FrameRecord, Recorder
 
@@ -125,26 +124,6 @@ def _more(n: int) -> str:
     return f"… ({n} more byte{'s' if n != 1 else ''})"
 
 
-def _close_text(data: bytes) -> str:
-    """A Close payload as ``1000 "bye"``: 2-byte code, then UTF-8 reason (§5.5.1).
-
-    Shown leniently, even when the payload breaks a rule, because a table of
-    recorded frames must display bad frames too (they are the interesting ones).
-    """
-    if len(data) == 0:
-        return "(no code)"
-    if len(data) == 1:
-        return f"{data.hex()} (1 byte: too short for a code)"
-    (code,) = struct.unpack("!H", data[:2])
-    reason = data[2:]
-    if not reason:
-        return str(code)
-    text = _decode_text(reason, complete=True)
-    if text is None:
-        return f"{code} {reason.hex(' ')} (reason is not UTF-8)"
-    return f"{code} {_quote(text)}"
-
-
 def _preview(
     opcode: int, preview: bytes, length: int, *, text: bool, max_bytes: Optional[int] = None
 ) -> str:
@@ -155,7 +134,7 @@ def _preview(
     ends with ``… (N more bytes)``.
     """
     if opcode == Opcode.CLOSE and len(preview) == length:
-        return _close_text(preview)  # at most 125 bytes (§5.5): always shown whole
+        return Close.describe(preview)  # at most 125 bytes (§5.5): always shown whole
     data = preview if max_bytes is None else preview[:max_bytes]
     missing = length - len(data)
     shown: Optional[str] = None
@@ -396,15 +375,19 @@ class Field:
 
 
 def _header_of(frame: FrameLike) -> FrameHeader:
-    """Parse a header out of any of the things the views accept.
+    """The header of any of the things the views accept, as it was (or will be) on the wire.
 
-    Everything goes through :func:`~wslearn.frames.parse_frame_header`, so a
-    header drawn or described here is exactly what the parser saw.
+    A recorded frame brings the header its reader kept; bytes are parsed with
+    :func:`~wslearn.frames.parse_frame_header`, so a header drawn or described here
+    is exactly what the parser saw.
     """
     if isinstance(frame, FrameRecord):
-        raw = frame.header
-    elif isinstance(frame, FrameHeader):
-        raw = frame.raw or encode_frame_header(
+        return frame.frame_header()
+    if isinstance(frame, FrameHeader):
+        if frame.raw:
+            return frame
+        # A header written out by hand: give it the bytes its fields stand for.
+        raw = encode_frame_header(
             frame.opcode,
             frame.length,
             fin=frame.fin,
@@ -413,28 +396,18 @@ def _header_of(frame: FrameLike) -> FrameHeader:
             rsv3=frame.rsv3,
             mask=frame.mask,
         )
-    elif isinstance(frame, Frame):
-        if frame.header is not None:
-            return _header_of(frame.header)
-        # A frame built in Python to be sent: draw it as a server would send it.
-        raw = encode_frame_header(
-            frame.opcode,
-            len(frame.payload),
-            fin=frame.fin,
-            rsv1=frame.rsv1,
-            rsv2=frame.rsv2,
-            rsv3=frame.rsv3,
-        )
-    elif isinstance(frame, (bytes, bytearray, memoryview)):
-        raw = bytes(frame)
-    else:
-        raise TypeError(
-            f"expected a FrameRecord, FrameHeader, Frame or bytes, not {type(frame).__name__}"
-        )
-    header = parse_frame_header(raw, allowed_rsv=_ANY_RSV)
-    if header is None:
-        raise ValueError(f"{len(raw)} bytes are not a whole frame header yet")
-    return header
+        return frame._replace(raw=raw, header_size=len(raw))
+    if isinstance(frame, Frame):
+        # A frame built in Python and not sent yet is drawn as a server would send it.
+        return frame.header if frame.header is not None else frame.wire_header()
+    if isinstance(frame, (bytes, bytearray, memoryview)):
+        header = parse_frame_header(frame, allowed_rsv=_ANY_RSV)
+        if header is None:
+            raise ValueError(f"{len(frame)} bytes are not a whole frame header yet")
+        return header
+    raise TypeError(
+        f"expected a FrameRecord, FrameHeader, Frame or bytes, not {type(frame).__name__}"
+    )
 
 
 def header_fields(frame: FrameLike) -> List[Field]:

@@ -29,7 +29,7 @@ import hmac
 import random
 from typing import Any, Callable, Dict, List, NamedTuple, NoReturn, Optional, Tuple
 
-from ..errors import HandshakeError
+from ..errors import HandshakeError, InvalidResponse
 from ..handshake import (
     GUID,
     Headers,
@@ -679,7 +679,7 @@ def _judge_101(key: str) -> Callable[[Any], Optional[str]]:
             )
         try:
             response = parse_response(data)
-        except HandshakeError as error:
+        except InvalidResponse as error:
             fail(
                 f"the response cannot be parsed: {error.message}",
                 "each header line is 'Name: value'",
@@ -719,7 +719,7 @@ def _judge_101(key: str) -> Callable[[Any], Optional[str]]:
             )
         try:
             check_response(response, key)
-        except HandshakeError as error:
+        except InvalidResponse as error:
             fail(
                 f"a client would refuse this 101 ({error.message.split(',')[0]})",
                 "send only Upgrade, Connection and Sec-WebSocket-Accept: a client refuses "

@@ -14,7 +14,7 @@ Notebook 06:
 * :func:`check_pong_for` — the server's Pong for a client's Ping frame (§5.5.2, §5.5.3).
 
 Each check compares with the library (:func:`~wslearn.parse_frame_header`, :func:`~wslearn.unmask`,
-:func:`~wslearn.close_payload`, :func:`~wslearn.parse_close_payload`, :class:`~wslearn.Frame`) and
+:class:`~wslearn.Close`, :class:`~wslearn.Frame`) and
 explains a wrong answer in words, without printing the expected bytes.
 """
 
@@ -23,10 +23,8 @@ from __future__ import annotations
 import struct
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
-from ..connection import close_payload as _close_payload
-from ..connection import parse_close_payload as _parse_close_payload
 from ..errors import ProtocolError
-from ..frames import Frame, parse_frame_header
+from ..frames import Close, Frame, parse_frame_header
 from ..masking import unmask
 from ..opcodes import Opcode, close_code_is_valid
 from ..recording import chromium_capture
@@ -409,7 +407,7 @@ def _judge_close_payload(code: int, reason: str) -> Callable[[Any], Optional[str
         if problem:
             return problem
         result = bytes(result)
-        expected = _close_payload(code, reason)
+        expected = Close(code, reason).serialize()
         if result == expected:
             return None
         if result[:2] == struct.pack("<H", code):
@@ -486,7 +484,8 @@ def _judge_parse_close(payload: bytes) -> Callable[[Any], Optional[str]]:
         if not isinstance(result, tuple) or len(result) != 2:
             return f"your function returned {result!r:.60}; return a pair (code, reason)"
         code, reason = result
-        expected_code, expected_reason = _parse_close_payload(payload)
+        expected = Close.parse(payload)
+        expected_code, expected_reason = expected.code, expected.reason
         if not payload and code != 1005:
             return (
                 f"for an empty payload your code was {code!r}: an empty Close payload means "
