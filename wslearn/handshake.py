@@ -201,7 +201,7 @@ def _split_head(data: bytes, first_line_check) -> Optional[Tuple[List[bytes], by
         first_line_check(lines[0], complete=end >= 0 or len(lines) > 1)
     for number, line in enumerate(lines):
         if len(line) > MAX_LINE:
-            what = "request line" if number == 0 else f"header line {number}"
+            what = "first line" if number == 0 else f"header line {number}"
             raise HandshakeError(431, f"{what} is longer than {MAX_LINE} bytes")
     headers = len(lines) - 1
     if end < 0 and lines[-1] == b"":
