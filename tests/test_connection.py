@@ -352,6 +352,18 @@ def test_send_frame_enforces_fragment_order():
     assert client.receive_data(sent(server)) == [Ping(b"!"), Text("Hello")]
 
 
+def test_a_refused_frame_inside_a_fragmented_message_leaves_the_message_open():
+    server = Connection("server")
+    server.send_frame(Frame(Opcode.TEXT, b"Hel", fin=False))
+    for bad in (Frame(Opcode.PING, bytes(126)), Frame(3, b"")):
+        with pytest.raises(LocalProtocolError):
+            server.send_frame(bad)
+    with pytest.raises(LocalProtocolError):  # still inside the message: no new one may start
+        server.send_text("new")
+    server.send_frame(Frame(Opcode.CONT, b"lo"))
+    assert Connection("client").receive_data(sent(server)) == [Text("Hello")]
+
+
 def test_observer_sees_frames_in_both_directions():
     seen = []
     server = Connection(

@@ -281,13 +281,25 @@ class Connection:
     # ------------------------------------------------------------------ sending
 
     def _send(self, frame: Frame) -> None:
-        """Queue ``frame`` for :meth:`data_to_send`, masked with a fresh key by a client."""
+        """Queue ``frame`` for :meth:`data_to_send`, masked with a fresh key by a client.
+
+        Raises :class:`~wslearn.errors.LocalProtocolError` if the frame may not be sent
+        (:meth:`Frame.check`), before anything is queued.
+        """
         mask = self._mask_key() if self.role == "client" else None
         header, payload = frame.to_wire(mask)  # the header is made here, once
         self._outgoing += (header.raw, payload)
         if self._observer is not None:
-            sent = dataclasses.replace(
-                frame, header=header, wire_preview=payload[: self._keep_wire]
+            # What was sent: the same frame, with its header and first wire bytes.
+            sent = Frame(
+                frame.opcode,
+                frame.payload,
+                frame.fin,
+                frame.rsv1,
+                frame.rsv2,
+                frame.rsv3,
+                header,
+                payload[: self._keep_wire],
             )
             self._observer("out", sent)
 
@@ -322,21 +334,21 @@ class Connection:
         between. Raises :class:`~wslearn.errors.LocalProtocolError` if not.
         """
         self._check_can_send()
-        frame.check()  # our own frame: a bad one is our mistake, not the peer's
-        opcode = Opcode(frame.opcode)
-        if opcode is Opcode.CLOSE:
+        if frame.opcode == Opcode.CLOSE:
             raise LocalProtocolError("use close() to send a Close frame: it changes the state")
-        if not opcode.is_control:
-            if opcode is Opcode.CONT and not self._sending_fragmented:
+        sending_fragmented = self._sending_fragmented
+        if frame.opcode in (Opcode.TEXT, Opcode.BINARY, Opcode.CONT):  # a data frame
+            if frame.opcode == Opcode.CONT and not sending_fragmented:
                 raise LocalProtocolError(
                     "a CONT frame can only follow a TEXT or BINARY frame with FIN=0 (RFC 6455 §5.4)"
                 )
-            if opcode is not Opcode.CONT and self._sending_fragmented:
+            if frame.opcode != Opcode.CONT and sending_fragmented:
                 raise LocalProtocolError(
                     "finish the fragmented message (CONT frames) before a new one (RFC 6455 §5.4)"
                 )
-            self._sending_fragmented = not frame.fin
-        self._send(frame)
+            sending_fragmented = not frame.fin
+        self._send(frame)  # checks the frame itself: a bad one is our mistake, not the peer's
+        self._sending_fragmented = sending_fragmented
 
     def close(self, code: Optional[int] = CloseCode.NORMAL_CLOSURE, reason: str = "") -> None:
         """Start the closing handshake: send a Close frame (§5.5.1, §7.1.2).
