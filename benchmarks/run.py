@@ -53,6 +53,7 @@ import wsproto  # noqa: E402
 import wsproto.frame_protocol  # noqa: E402
 
 import wslearn  # noqa: E402
+import wslearn.reader  # noqa: E402
 from wslearn import speedups  # noqa: E402
 from wslearn.connection import Binary, Connection  # noqa: E402
 from wslearn.handshake import check_response, client_request, parse_response  # noqa: E402
@@ -339,6 +340,29 @@ def parse_wslearn(chunks: List[bytes]) -> int:
     return count
 
 
+def parse_wslearn_with_c_mask(chunks: List[bytes]) -> int:
+    """An experiment, not a way to run wslearn: its reader with websockets' C mask swapped in.
+
+    Beside the plain row it says how much of the gap to websockets is the mask itself.
+    """
+    assert websockets_c_mask is not None
+    c_mask = websockets_c_mask
+
+    def c_in_place(payload: memoryview, key: bytes) -> None:
+        payload[:] = c_mask(payload, key)
+
+    saved = wslearn.reader.unmask, wslearn.reader.unmask_in_place
+    wslearn.reader.unmask, wslearn.reader.unmask_in_place = c_mask, c_in_place
+    try:
+        return parse_wslearn(chunks)
+    finally:
+        wslearn.reader.unmask, wslearn.reader.unmask_in_place = saved
+
+
+#: The experiment's row, and the ratio printed for it.
+WITH_C_MASK = "(experiment) wslearn FrameReader, websockets' C mask swapped in"
+
+
 def _websockets_parser(apply_mask: Callable) -> Callable[[List[bytes]], int]:
     def parse(chunks: List[bytes]) -> int:
         saved = websockets.frames.apply_mask
@@ -385,6 +409,8 @@ def bench_parse(settings: Settings) -> dict:
         websockets.utils.apply_mask
     )
     parsers["wsproto FrameProtocol"] = parse_wsproto
+    if websockets_c_mask is not None:
+        parsers[WITH_C_MASK] = parse_wslearn_with_c_mask
     results: Dict[str, Dict[str, float]] = {name: {} for name in parsers}
     ratios: Dict[str, Dict[str, float]] = {name: {} for name in parsers}
     for stream_name, (stream, count) in make_streams(settings.parse_scale).items():
@@ -403,6 +429,11 @@ def bench_parse(settings: Settings) -> dict:
             ratios[name][stream_name] = median(
                 [a / b for a, b in zip(rounds["wslearn FrameReader"], rounds[name])]
             )
+        if WITH_C_MASK in parsers and websockets_c_mask is not None:
+            c_name = "websockets Frame.parse (C mask)"
+            ratios.setdefault("experiment / websockets C", {})[stream_name] = median(
+                [a / b for a, b in zip(rounds[WITH_C_MASK], rounds[c_name])]
+            )
     return {"frames_per_s": results, "wslearn_ratio": ratios}
 
 
@@ -414,8 +445,13 @@ def print_parse(result: dict) -> None:
         for parser, by in result["frames_per_s"].items()
     ]
     for parser, by in result["wslearn_ratio"].items():
-        if parser != "wslearn FrameReader":
-            rows.append([f"wslearn / {parser}"] + [f"{by[s]:.2f}x" for s in names])
+        if parser == "experiment / websockets C":
+            label = "(experiment) / websockets Frame.parse (C mask)"
+        elif parser in ("wslearn FrameReader", WITH_C_MASK):
+            continue
+        else:
+            label = f"wslearn / {parser}"
+        rows.append([label] + [f"{by[s]:.2f}x" for s in names])
     print(table(["parser"] + names, rows))
 
 

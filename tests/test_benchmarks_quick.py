@@ -67,6 +67,8 @@ def _section(output: str, title: str) -> str:
                 "websockets Frame.parse (C mask)",
                 "websockets Frame.parse (pure Python)",
                 "wsproto FrameProtocol",
+                "(experiment) wslearn FrameReader, websockets' C mask swapped in",
+                "(experiment) / websockets Frame.parse (C mask)",
             ],
         ),
         (
