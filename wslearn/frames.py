@@ -296,9 +296,19 @@ class Frame:
             rsv3=self.rsv3,
             mask=mask,
         )
-        masked, case, size = mask is not None, length_case(length), len(raw)
-        flags = (self.fin, self.rsv1, self.rsv2, self.rsv3, Opcode(self.opcode))
-        return FrameHeader(*flags, masked, mask, length, case, size, raw)
+        return FrameHeader(
+            fin=self.fin,
+            rsv1=self.rsv1,
+            rsv2=self.rsv2,
+            rsv3=self.rsv3,
+            opcode=Opcode(self.opcode),
+            masked=mask is not None,
+            mask=mask,
+            length=length,
+            length_case=length_case(length),
+            header_size=len(raw),
+            raw=raw,
+        )
 
     def to_wire(self, mask: Optional[bytes] = None) -> Tuple[FrameHeader, bytes]:
         """The header and the payload exactly as they go on the wire (masked with ``mask``).

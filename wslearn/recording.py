@@ -192,9 +192,19 @@ class FrameRecord:
 
     def frame_header(self) -> FrameHeader:
         """The recorded header as a :class:`~wslearn.frames.FrameHeader`, field by field."""
-        fields = (self.fin, self.rsv1, self.rsv2, self.rsv3, Opcode(self.opcode), self.masked)
-        sizes = (self.mask, self.length, self.length_case, len(self.header), self.header)
-        return FrameHeader(*fields, *sizes)
+        return FrameHeader(
+            fin=self.fin,
+            rsv1=self.rsv1,
+            rsv2=self.rsv2,
+            rsv3=self.rsv3,
+            opcode=Opcode(self.opcode),
+            masked=self.masked,
+            mask=self.mask,
+            length=self.length,
+            length_case=self.length_case,
+            header_size=len(self.header),
+            raw=self.header,
+        )
 
     @classmethod
     def from_frame(
