@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Dict
 import pytest
 
 if TYPE_CHECKING:
-    from learner_envs import LearnerEnv
+    from helpers.learner_envs import LearnerEnv
     from playwright.sync_api import Browser
 
 # The run fails, naming them, if processes the tests started are still alive when it ends.
-pytest_plugins = ["leftovers"]
+pytest_plugins = ["helpers.leftovers"]
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -89,7 +89,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if any("learner_envs" in getattr(item, "fixturenames", ()) for item in session.items):
         import time
 
-        from learner_envs import BuildFailed, build_all
+        from helpers.learner_envs import BuildFailed, build_all
 
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         started = time.monotonic()
@@ -106,8 +106,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 @pytest.fixture(scope="session")
 def learner_envs() -> Dict[str, "LearnerEnv"]:
-    """The README's and Binder's environments (``tests/learner_envs.py``), built once per run."""
-    from learner_envs import BuildFailed, build_all
+    """The README's and Binder's environments (``tests/helpers/learner_envs.py``), built once."""
+    from helpers.learner_envs import BuildFailed, build_all
 
     try:
         return build_all()  # already built (pytest_collection_finish): returns at once

@@ -123,12 +123,13 @@ def test_the_close_handshake_was_clean(data: Dict[str, Any]) -> None:
 @pytest.mark.browser
 @pytest.mark.timeout(120)
 def test_a_fresh_capture_has_the_same_structure(browser: Any, data: Dict[str, Any]) -> None:
-    from capture_browser_frames import capture
+    from helpers.capture_browser_frames import capture
 
     fresh = capture(browser)
     assert _structure(fresh) == _structure(data), (
         "Chromium now frames these messages differently: run "
-        "`python tests/capture_browser_frames.py` and review the notebooks that use the file"
+        "`python tests/helpers/capture_browser_frames.py` and review the notebooks that use "
+        "the file"
     )
     assert [f["header_hex"][:5] for f in fresh["frames"]] == [
         f["header_hex"][:5] for f in data["frames"]

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import List
 
 import pytest
-import rawclient as rc
+from helpers import rawclient as rc
 from websockets.exceptions import ConnectionClosedError
 
 pytestmark = pytest.mark.timeout(60)

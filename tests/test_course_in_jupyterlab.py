@@ -1,7 +1,7 @@
 """Every course notebook runs in a real JupyterLab, through its own Run All, where learners run it.
 
-Two scenarios (see ``tests/labtools.py``), each in the environment a learner has there
-(``tests/learner_envs.py``), never the developers':
+Two scenarios (see ``tests/helpers/labtools.py``), each in the environment a learner has there
+(``tests/helpers/learner_envs.py``), never the developers':
 
 * **direct** — a laptop: JupyterLab and its kernels from the environment README's first command
   builds, the page on 127.0.0.1, the widget straight to the kernel's server;
@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List
 
 import pytest
-from labtools import (
+from helpers.labtools import (
     ROOT,
     SCENARIOS,
     Lab,
@@ -50,7 +50,7 @@ from labtools import (
     start_lab,
     wait_until_executed,
 )
-from learner_envs import LearnerEnv
+from helpers.learner_envs import LearnerEnv
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser

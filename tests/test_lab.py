@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, List, Optional
 
 import pytest
-from labtools import NOTEBOOK_JS, PROXY_HOST, WAIT_MS, free_port, launch_chromium, start_lab
-from learner_envs import ROOT, LearnerEnv
-from leftovers import marked_processes
-from spoilers import BLOCK, read, spoilers_in_folder
+from helpers.labtools import NOTEBOOK_JS, PROXY_HOST, WAIT_MS, free_port, launch_chromium, start_lab
+from helpers.learner_envs import ROOT, LearnerEnv
+from helpers.leftovers import marked_processes
+from helpers.spoilers import BLOCK, read, spoilers_in_folder
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page

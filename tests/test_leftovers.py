@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from leftovers import MARK, marked_processes
+from helpers.leftovers import MARK, marked_processes
 
 HERE = Path(__file__).resolve().parent
 
@@ -30,7 +30,7 @@ def test_a_run_that_leaves_a_process_behind_fails_and_names_it(tmp_path: Path) -
     env = {k: v for k, v in os.environ.items() if k != MARK and not k.startswith("COV_")}
     env.update(PYTHONPATH=str(HERE), WSLEARN_LEFTOVER_GRACE="1")
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "leftovers", "-p", "no:cacheprovider",
+        [sys.executable, "-m", "pytest", "-p", "helpers.leftovers", "-p", "no:cacheprovider",
          "-o", "addopts=", "-q", str(tmp_path / "test_leaky.py")],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip

@@ -1,8 +1,8 @@
 """Every notebook passes nbval, reproducing its committed outputs, in the learner's environment.
 
 nbval runs in its own pytest process, the way a teacher would run it, with the ``python`` of the
-environment that README's first command builds (``tests/learner_envs.py``) — not the developers'
-environment, which has more packages than a learner:
+environment that README's first command builds (``tests/helpers/learner_envs.py``) — not the
+developers' environment, which has more packages than a learner:
 
     python -m pytest --nbval notebooks/ --nbval-sanitize-with notebooks/sanitize.cfg
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from learner_envs import ROOT, LearnerEnv
+from helpers.learner_envs import ROOT, LearnerEnv
 
 pytestmark = pytest.mark.timeout(600)
 

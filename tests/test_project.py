@@ -59,7 +59,7 @@ def test_binder_has_jupyter_server_proxy() -> None:
 
 
 def test_binder_postbuild_installs_the_package_and_the_learners_copy() -> None:
-    # tests/learner_envs.py builds Binder's environment with it and runs the course there.
+    # tests/helpers/learner_envs.py builds Binder's environment with it and runs the course there.
     post_build = ROOT / "binder" / "postBuild"
     assert os.access(post_build, os.X_OK), "binder/postBuild must be executable"
     text = post_build.read_text(encoding="utf-8")

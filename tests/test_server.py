@@ -5,7 +5,7 @@ import threading
 import time
 
 import pytest
-import rawclient as rc
+from helpers import rawclient as rc
 from websockets.exceptions import ConnectionClosed, ConnectionClosedError, ConnectionClosedOK
 from websockets.sync.client import connect
 

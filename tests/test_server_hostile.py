@@ -13,7 +13,7 @@ import socket
 import time
 
 import pytest
-import rawclient as rc
+from helpers import rawclient as rc
 
 import wslearn
 

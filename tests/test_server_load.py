@@ -13,7 +13,7 @@ import threading
 import time
 
 import pytest
-import rawclient as rc
+from helpers import rawclient as rc
 from websockets.exceptions import ConnectionClosedError, ConnectionClosedOK
 
 import wslearn

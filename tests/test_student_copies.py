@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from spoilers import spoiler_lines, spoilers_in, spoilers_in_folder
+from helpers.spoilers import spoiler_lines, spoilers_in, spoilers_in_folder
 
 from wslearn.classroom import STUB, make_student_copy, strip_solutions, write_student_copies
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List
 
 import pytest
-from labtools import (
+from helpers.labtools import (
     PROXY_HOST,
     SCENARIOS,
     TOKEN,

@@ -41,7 +41,7 @@ __all__ = [
     "records_from_capture",
 ]
 
-#: Frames a real Chromium sent to ``wslearn.serve()`` (``tests/capture_browser_frames.py``).
+#: Frames a real Chromium sent to ``wslearn.serve()`` (``tests/helpers/capture_browser_frames.py``).
 CHROMIUM_CAPTURE = Path(__file__).parent / "data" / "chromium_frames.json"
 
 

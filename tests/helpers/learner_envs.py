@@ -36,7 +36,7 @@ import threading
 from pathlib import Path
 from typing import Dict, List, Optional
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 HOME = ROOT / ".venv-learners"
 BUILD_LIMIT = 900.0  # seconds for building one environment (pip downloads on a new machine)
 STAMP = ".wslearn-inputs"

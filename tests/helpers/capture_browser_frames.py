@@ -1,6 +1,6 @@
 """Record what a real Chromium sends to a wslearn server, for the course to show.
 
-    python tests/capture_browser_frames.py        # rewrites wslearn/data/chromium_frames.json
+    python tests/helpers/capture_browser_frames.py  # rewrites wslearn/data/chromium_frames.json
 
 Starts ``wslearn.serve(port=0)``, opens the server's own test page in headless Chromium (Debian's
 ``chromium``, driven by Playwright), and through the page's ``window.wslearnPage`` sends, one at a
@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
@@ -150,7 +150,7 @@ def capture(browser: Optional["Browser"] = None) -> Dict[str, Any]:
         "about": (
             "What headless Chromium sent to wslearn.serve() over a direct connection "
             "(ws://127.0.0.1:<port>/), one message at a time. Rewritten by "
-            "tests/capture_browser_frames.py."
+            "tests/helpers/capture_browser_frames.py."
         ),
         "captured": datetime.date.today().isoformat(),
         "browser": f"Chromium {version}",

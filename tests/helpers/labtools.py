@@ -31,10 +31,11 @@ import pytest
 from conftest import CHROMIUM_ARGS
 
 if TYPE_CHECKING:
-    from learner_envs import LearnerEnv
     from playwright.sync_api import Browser, Page
 
-ROOT = Path(__file__).resolve().parent.parent
+    from helpers.learner_envs import LearnerEnv
+
+ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "wslearn-test-token"
 PROXY_HOST = "jupyter.test"  # Chromium resolves it to 127.0.0.1 (--host-resolver-rules)
 START_LIMIT = 60.0  # seconds for JupyterLab to answer /api/status
@@ -125,10 +126,11 @@ def start_lab(
 
     ``home`` holds its isolated config, runtime and IPython directories and its log; the server's
     root directory is ``root`` (default ``home/root``, created). With ``env`` (a learner's
-    environment, ``tests/learner_envs.py``) JupyterLab and its kernels are that environment's,
-    with nothing of the developers' environment; without it, they are this interpreter's and
-    import this checkout's ``wslearn`` (``PYTHONPATH``). On exit the kernels are shut down
-    through the API, then the server is terminated (killed if it does not exit in 15 s).
+    environment, ``tests/helpers/learner_envs.py``) JupyterLab and its kernels are that
+    environment's, with nothing of the developers' environment; without it, they are this
+    interpreter's and import this checkout's ``wslearn`` (``PYTHONPATH``). On exit the kernels
+    are shut down through the API, then the server is terminated (killed if it does not exit in
+    15 s).
     """
     home = Path(home)
     root = Path(root) if root is not None else home / "root"
