@@ -3,6 +3,7 @@
 import socket
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from helpers import rawclient as rc
@@ -11,7 +12,7 @@ from websockets.sync.client import connect
 
 import wslearn
 from wslearn.recording import REDACTED
-from wslearn.server import format_frame
+from wslearn.server import format_frame, static_file
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -441,3 +442,37 @@ def test_format_frame_shows_a_close_payload_it_did_not_keep_whole_as_hex():
 def test_format_frame_cuts_a_long_close_reason():
     line = format_frame(close_record(wslearn.Close(1000, "r" * 123).serialize()))
     assert line.endswith(' 1000 "' + "r" * 51 + "...")  # 60 characters at most
+
+
+@pytest.mark.parametrize(
+    "path, served",
+    [
+        ("/", "index.html"),
+        ("/index.html", "index.html"),
+        ("/nope.js", None),
+        ("/../server.py", None),
+        ("/static/index.html", None),
+        ("/..%2fserver.py", None),
+        ("/.hidden.js", None),
+        ("/%2e%2e/server.py", None),
+        ("/__init__.py", None),
+    ],
+)
+def test_static_file_serves_only_plain_names_in_the_static_folder(path, served):
+    file = static_file(path)
+    assert (file.name if file is not None else None) == served
+
+
+def test_http_get_of_a_path_outside_the_static_folder_is_404():
+    with wslearn.serve(port=0, log=None) as server:
+        for path in ("/../server.py", "/..%2f__init__.py", "/data/chromium_frames.json"):
+            request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
+            status, _, body = rc.exchange_http(server.port, request)
+            assert status == 404, (path, body[:200])
+        status, headers, body = rc.exchange_http(
+            server.port, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        )
+        assert (
+            status == 200
+            and body == (Path(wslearn.__file__).parent / "static/index.html").read_bytes()
+        )

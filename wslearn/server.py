@@ -57,6 +57,28 @@ Message = Union[str, bytes]
 Handler = Callable[["ServerConnection", Message], Any]
 
 _STATIC = Path(__file__).parent / "static"
+_CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+}
+
+
+def static_file(path: str) -> Optional[Path]:
+    """The file of ``wslearn/static/`` that a plain HTTP GET of ``path`` asks for, if any.
+
+    ``/`` is the test page (``index.html``); ``/name.js`` and ``/name.css`` are the files it
+    loads. Only a plain name in that folder, with one of those suffixes, is ever served.
+    """
+    name = path.lstrip("/") or "index.html"
+    if "/" in name or "\\" in name or name.startswith("."):
+        return None
+    file = _STATIC / name
+    if file.suffix not in _CONTENT_TYPES or not file.is_file():
+        return None
+    return file
+
+
 _MAX_READS_RECORDED = 10_000
 
 # Servers started by this process, by (host, port): re-running a cell replaces the old one.
@@ -519,15 +541,15 @@ class Server:
     def _serve_page(
         self, sock: socket.socket, record: ConnectionRecord, method: str, path: str
     ) -> None:
+        file = static_file(path)
         if method not in ("GET", "HEAD"):
             response = http_response(405, "only GET\n", headers=[("Allow", "GET")])
             record.status = 405
-        elif path in ("/", "/index.html"):
-            body = (_STATIC / "index.html").read_bytes()
+        elif file is not None:
             response = http_response(
                 200,
-                body,
-                content_type="text/html; charset=utf-8",
+                file.read_bytes(),
+                content_type=_CONTENT_TYPES[file.suffix],
                 headers=[("Cache-Control", "no-store")],
             )
             record.status = 200
