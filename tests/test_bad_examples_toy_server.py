@@ -12,7 +12,7 @@ import time
 import pytest
 
 import wslearn
-from wslearn.toy import serve_toy
+from wslearn.bad_examples.toy_server import serve_toy
 
 KEY = bytes.fromhex("37fa213d")
 HANDSHAKE = (
