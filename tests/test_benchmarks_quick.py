@@ -7,6 +7,7 @@ prints its table with numbers in it.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -95,3 +96,40 @@ def test_every_section_prints_a_table_with_numbers(quick_output, title, rows):
 def test_quick_mode_writes_no_results_files(quick_output):
     # The committed plot and JSON come from a full run; a quick run must not replace them.
     assert "wrote benchmarks/unmask_throughput" not in quick_output
+
+
+@pytest.mark.parametrize(
+    "command, from_root, section",
+    [
+        (["-m", "benchmarks.run"], True, "memory"),
+        ([str(ROOT / "benchmarks" / "run.py")], False, "parse"),  # a script, from elsewhere
+    ],
+)
+def test_a_section_runs_alone(tmp_path, command, from_root, section):
+    # Each section is a module of its own: --only runs it without the others, and --json
+    # writes the machine, the mode and that section's result, nothing else.
+    results = tmp_path / "results.json"
+    result = subprocess.run(
+        [sys.executable, *command, "--quick", "--only", section, "--json", str(results)],
+        cwd=ROOT if from_root else tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    titles = [line.split(":")[0] for line in result.stdout.splitlines() if line.startswith("## ")]
+    assert titles == [f"## {section}"], result.stdout
+    assert "done in " in result.stdout
+    assert list(json.loads(results.read_text(encoding="utf-8"))) == ["machine", "quick", section]
+
+
+def test_an_unknown_section_is_refused():
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--only", "unmask,nonsense"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "unknown section(s): nonsense" in result.stderr
