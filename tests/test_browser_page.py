@@ -1,8 +1,9 @@
 """The built-in test page (``wslearn/static/index.html``) in headless Chromium, on the live server.
 
-The page is driven through its buttons, as a learner would use it. What the page saw is read from
-``window.wslearnPage.log``; what the browser really put on the wire is read from the other end of
-the socket, the server's recorder: masks, length cases, header bytes, the close code.
+The page shows the notebook widget's panel (``wslearn/static/client.js``, mounted with ids on
+its controls) and is driven through its buttons, as a learner would use it. What the page saw is
+read from ``window.wslearnPage.log``; what the browser really put on the wire is read from the
+other end of the socket, the server's recorder: masks, length cases, header bytes, the close code.
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ def test_every_control_round_trips_through_the_live_server(
         page.click(f"#size-{size}")
     page.click("#binary")
     messages = 1 + len(SIZES) + 1
-    wait_for_log(page, "log.filter(e => e.type === 'echo').length >= arg", messages)
+    wait_for_log(page, "log.filter(e => e.type === 'received').length >= arg", messages)
 
     page.fill("#close-code", "4000")
     page.fill("#close-reason", "done")
@@ -127,10 +128,12 @@ def test_every_control_round_trips_through_the_live_server(
     assert [e["bytes"] for e in received] == [e["bytes"] for e in sent]
     assert received[0]["chars"] == len(text)  # code points, not UTF-16 units
     assert received[-1]["hex"].startswith("00 01 02 03")
-    echoes = [e for e in log if e["type"] == "echo"]
-    assert len(echoes) == messages
-    assert all(e["ok"] for e in echoes), [e["text"] for e in echoes if not e["ok"]]
-    assert all(e["text"].startswith("echo matches") for e in echoes)
+    # Each echo is checked against the message it answers (the oldest one waiting).
+    assert len(received) == messages
+    assert all(e["echo"] == "echo matches" for e in received), received
+    assert [e["of"] for e in received] == [e["n"] for e in sent] == list(range(1, messages + 1))
+    summary = f"Sent {messages}, echoes matched {messages}, waiting for 0."
+    assert page.text_content("#summary") == summary
     assert not [e for e in log if e["type"] in ("error", "close-error", "not-sent", "unanswered")]
     (close,) = [e for e in log if e["type"] == "close"]
     # A direct connection: the code reaches the server, which sends it back (§5.5.1); the
@@ -225,17 +228,19 @@ def test_page_loads_and_runs_without_console_errors(server: Server, opened: Open
     assert {"connect", "send", "sendSize", "sendBinary", "close", "state"} <= set(api)
     for control in CONTROLS:
         assert page.locator(f"#{control}").count() == 1, control
+    # The panel is the notebook widget's: the same module, the same markup, inside the page.
+    assert page.locator(".wslearn-bc #connect").count() == 1
 
     # A whole connection, driven through the JavaScript API this time.
     assert page.evaluate("() => window.wslearnPage.connect()")
     page.wait_for_function("() => window.wslearnPage.state() === 'OPEN'", timeout=WAIT_MS)
     assert page.evaluate("() => window.wslearnPage.send('ping 👋')")
     assert page.evaluate("() => window.wslearnPage.sendSize(200)")
-    wait_for_log(page, "log.filter(e => e.type === 'echo').length >= 2")
+    wait_for_log(page, "log.filter(e => e.type === 'received').length >= 2")
     assert page.evaluate("() => window.wslearnPage.close(3000, 'bye')")
     wait_for_log(page, "log.some(e => e.type === 'close')")
     log = page.evaluate("() => window.wslearnPage.log")
-    assert [e["ok"] for e in log if e["type"] == "echo"] == [True, True]
+    assert [e["echo"] for e in log if e["type"] == "received"] == ["echo matches"] * 2
     assert [(e["code"], e["reason"]) for e in log if e["type"] == "close"] == [
         server_close_frame(server)
     ]
@@ -257,3 +262,24 @@ def test_http_get_serves_the_page_and_404_elsewhere(server: Server) -> None:
         urllib.request.urlopen(server.http_url + "nope", timeout=10)
     assert caught.value.code == 404
     caught.value.close()
+
+
+def test_the_page_connects_to_the_directory_it_came_from(opened: OpenedPage) -> None:
+    """Through Jupyter (``.../proxy/<port>/``) the URL keeps that path, marked for the recording."""
+    urls = opened.page.evaluate(
+        """async (locations) => {
+            const { pageUrl } = await import("./client.js");  // the module the page loaded
+            return locations.map((location) => pageUrl(new URL(location)));
+        }""",
+        [
+            "http://127.0.0.1:8765/",
+            "http://127.0.0.1:8765/index.html",
+            "https://hub.example.org/user/ada/proxy/8765/index.html",
+        ],
+    )
+    assert urls == [
+        "ws://127.0.0.1:8765/",
+        "ws://127.0.0.1:8765/",
+        "wss://hub.example.org/user/ada/proxy/8765/?via=jupyter-proxy",
+    ]
+    assert opened.errors == []

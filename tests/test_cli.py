@@ -211,6 +211,19 @@ def test_help_names_the_serve_command():
     assert "--max-size" in done.stdout and "--quiet" in done.stdout
 
 
+def test_the_handler_choices_are_the_servers_built_in_handlers():
+    from wslearn.__main__ import build_parser
+    from wslearn.server import BUILTIN_HANDLERS
+
+    for name in BUILTIN_HANDLERS:
+        assert build_parser().parse_args(["serve", "--handler", name]).handler == name
+    done = run("serve", "--help")
+    for name, function in BUILTIN_HANDLERS.items():
+        assert f"{name}: {function.__doc__}".rstrip(".") in " ".join(done.stdout.split())
+    done = run("serve", "--handler", "shout")
+    assert done.returncode == 2 and "invalid choice: 'shout'" in done.stderr
+
+
 def test_no_command_is_a_usage_error():
     done = run()
     assert done.returncode == 2

@@ -517,9 +517,9 @@ def test_failure_close_is_queued_after_what_was_already_queued():
 
 
 def test_the_close_event_is_the_close_value_type_everywhere():
-    assert wslearn.Close is wslearn.connection.Close is wslearn.frames.Close
+    assert wslearn.Close is wslearn.connection.Close is wslearn.close.Close
     [event] = Connection("server").receive_data(close_frame(1000, b"bye"))
-    assert type(event) is wslearn.frames.Close
+    assert type(event) is wslearn.close.Close
     assert event == Close(1000, "bye") and str(event) == '1000 "bye"'
 
 

@@ -19,7 +19,18 @@ import pytest
 import wslearn
 
 ROOT = Path(__file__).resolve().parent.parent
-CORE = ["frames", "masking", "reader", "connection", "handshake", "errors", "opcodes", "bytes_like"]
+CORE = [
+    "frames",
+    "close",
+    "masking",
+    "reader",
+    "connection",
+    "handshake",
+    "http11",
+    "errors",
+    "opcodes",
+    "bytes_like",
+]
 PRIVATE_ENUM = {"_value2member_map_", "_member_map_", "_member_names_", "_missing_"}
 
 
@@ -122,9 +133,9 @@ def test_bytes_like_is_defined_once_in_its_own_module() -> None:
             where[path.name] = lines
     assert list(where) == ["bytes_like.py"], where
     assert len(where["bytes_like.py"]) == 1
-    from wslearn import bytes_like, connection, frames, handshake, masking, reader
+    from wslearn import bytes_like, close, connection, frames, http11, masking, reader
 
-    for module in (connection, frames, handshake, masking, reader):
+    for module in (close, connection, frames, http11, masking, reader):
         assert module.BytesLike is bytes_like.BytesLike, module.__name__
 
 

@@ -19,7 +19,7 @@ from wslearn import (
     reject_response,
     validate_request,
 )
-from wslearn.handshake import MAX_HEADERS, MAX_LINE
+from wslearn.http11 import MAX_HEADERS, MAX_LINE
 
 RFC_KEY = "dGhlIHNhbXBsZSBub25jZQ=="
 

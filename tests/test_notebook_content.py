@@ -46,7 +46,7 @@ def test_the_course_ships_data_files():
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_no_notebook_reads_the_shipped_data_files_itself(path: Path):
-    # wslearn.recording.chromium_capture() is the one way in; a notebook that builds the path
+    # wslearn.course_data.chromium_capture() is the one way in; a notebook that builds the path
     # (wslearn.__file__ + "data" + a file name) breaks when the data moves or changes format.
     for tree in code_trees(path):
         for node in ast.walk(tree):

@@ -47,7 +47,7 @@ from wslearn import (
     unmask_reference,
     validate_request,
 )
-from wslearn.handshake import MAX_HEADERS, MAX_LINE
+from wslearn.http11 import MAX_HEADERS, MAX_LINE
 
 CHEAP = settings(deadline=None, max_examples=200)
 BIG = settings(

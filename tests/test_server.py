@@ -1,5 +1,8 @@
 """The live server against a real peer: the websockets library's client, over 127.0.0.1."""
 
+import inspect
+import pydoc
+import re
 import socket
 import threading
 import time
@@ -11,8 +14,8 @@ from websockets.exceptions import ConnectionClosed, ConnectionClosedError, Conne
 from websockets.sync.client import connect
 
 import wslearn
-from wslearn.recording import REDACTED
-from wslearn.server import format_frame, static_file
+from wslearn.redaction import REDACTED
+from wslearn.server import static_file
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -402,65 +405,59 @@ def test_pings_inside_a_fragmented_message_are_answered_in_order_before_its_echo
     assert [payload for _, payload in got] == [b"one", b"two", b"Hello!"]
 
 
-# ---------------------------------------------------------------- the log line of a Close
+def test_the_server_module_offers_its_public_names():
+    import wslearn.server_connection
+    import wslearn.static_files
+
+    assert static_file is wslearn.static_files.static_file
+    assert wslearn.server.ServerConnection is wslearn.server_connection.ServerConnection
+    for name in ("Server", "ServerConnection", "serve", "running_servers", "static_file"):
+        assert name in wslearn.server.__all__
 
 
-def close_record(payload: bytes, direction: str = "in", preview_bytes: int = 256):
-    frame = wslearn.Frame(wslearn.Opcode.CLOSE, payload)
-    return wslearn.FrameRecord.from_frame(
-        frame, time=0.0, connection=3, direction=direction, preview_bytes=preview_bytes
-    )
+def test_serve_shows_every_option_of_server_in_its_signature_and_help():
+    serve_parameters = inspect.signature(wslearn.serve).parameters
+    server_parameters = inspect.signature(wslearn.Server).parameters
+    assert list(serve_parameters)[:2] == ["port", "host"]
+    assert set(serve_parameters) == set(server_parameters)
+    for name, parameter in server_parameters.items():
+        assert serve_parameters[name].default == parameter.default, name
+        assert serve_parameters[name].kind == parameter.kind or name in ("port", "host"), name
+    assert inspect.signature(wslearn.serve).return_annotation in (wslearn.Server, "Server")
+    text = pydoc.render_doc(wslearn.serve, renderer=pydoc.plaintext)
+    for name in server_parameters:
+        assert f"{name}:" in text, name
+    assert "Start a WebSocket server in background threads" in text
 
 
-@pytest.mark.parametrize(
-    "payload, shown",
-    [
-        (b"\x03\xe8bye", '1000 "bye"'),
-        (b"\x03\xe9", "1001"),
-        (b"", "(no code)"),
-        (b"\x0f\xa1" + "再见".encode(), '4001 "再见"'),
-        (b"\x03", "03 (1 byte: too short for a code)"),
-        (b"\x03\xe8\xff", "1000 ff (reason is not UTF-8)"),
-        (b"\x03\xe7x", '999 "x" (code 999 may not be sent)'),
-    ],
-)
-def test_format_frame_shows_a_close_payload_as_close_describe_does(payload, shown):
-    line = format_frame(close_record(payload, "out"))
-    assert line.startswith("#3 <- CLOSE  fin=1 masked=0 ")
-    assert line.endswith(f" ({wslearn.length_case(len(payload))}) {shown}")
-    assert shown == wslearn.Close.describe(payload)
-    assert "code=" not in line
+def test_serve_passes_its_options_to_the_server_and_refuses_unknown_ones():
+    with wslearn.serve(0, max_size=1000, subprotocols=["chat"], preview_bytes=8) as server:
+        assert server.port != 0, "port comes first, as in serve(8080)"
+        assert server.max_size == 1000 and server.subprotocols == ["chat"]
+        assert server.recorder.preview_bytes == 8
+    with pytest.raises(TypeError):
+        wslearn.serve(port=0, max_sise=1000)
 
 
-def test_format_frame_shows_a_close_payload_it_did_not_keep_whole_as_hex():
-    # A recorder that keeps fewer bytes than the payload has: describing the start would lie.
-    payload = wslearn.Close(1000, "a reason that is longer than the preview").serialize()
-    line = format_frame(close_record(payload, preview_bytes=4))
-    assert line.endswith(f"03 e8 61 20 (+{len(payload) - 4} B)")
+def test_handler_names_come_from_one_table():
+    assert set(wslearn.server.BUILTIN_HANDLERS) == {"echo", "broadcast"}
+    for name, function in wslearn.server.BUILTIN_HANDLERS.items():
+        with wslearn.serve(port=0, handler=name) as server:
+            assert server.handler_name == name and function.__doc__
+    with pytest.raises(ValueError, match="'echo', 'broadcast' or a function"):
+        wslearn.server.Server(port=0, handler="shout")
+    with pytest.raises(TypeError):
+        wslearn.server.Server(port=0, handler=42)
 
 
-def test_format_frame_cuts_a_long_close_reason():
-    line = format_frame(close_record(wslearn.Close(1000, "r" * 123).serialize()))
-    assert line.endswith(' 1000 "' + "r" * 51 + "...")  # 60 characters at most
+SERVER_MODULES = ["server.py", "server_connection.py", "static_files.py", "deadline.py"]
 
 
-@pytest.mark.parametrize(
-    "path, served",
-    [
-        ("/", "index.html"),
-        ("/index.html", "index.html"),
-        ("/nope.js", None),
-        ("/../server.py", None),
-        ("/static/index.html", None),
-        ("/..%2fserver.py", None),
-        ("/.hidden.js", None),
-        ("/%2e%2e/server.py", None),
-        ("/__init__.py", None),
-    ],
-)
-def test_static_file_serves_only_plain_names_in_the_static_folder(path, served):
-    file = static_file(path)
-    assert (file.name if file is not None else None) == served
+@pytest.mark.parametrize("name", SERVER_MODULES)
+def test_server_and_connection_keep_out_of_each_others_private_fields(name):
+    source = (Path(wslearn.__file__).parent / name).read_text(encoding="utf-8")
+    reaches = re.findall(r"\b(?:conn|connection|other|server|self\.server)\._\w+", source)
+    assert not reaches, f"{name} reads another object's private fields: {reaches}"
 
 
 def test_http_get_of_a_path_outside_the_static_folder_is_404():

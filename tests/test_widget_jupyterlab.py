@@ -211,7 +211,7 @@ def run(chromium: Browser, scenario_lab: ScenarioLab) -> Iterator[Run]:
         kernel_execute(page, RESTART_CODE)
         panel.get_by_role("button", name="Connect", exact=True).click(timeout=WAIT_MS)
         page.wait_for_function(
-            "() => document.querySelector('.wslearn-bc-state').textContent === 'open'",
+            "() => document.querySelector('.wslearn-bc-state').textContent === 'OPEN'",
             timeout=WAIT_MS,
         )
         panel.get_by_role("button", name="126 B", exact=True).click(timeout=WAIT_MS)
@@ -221,7 +221,7 @@ def run(chromium: Browser, scenario_lab: ScenarioLab) -> Iterator[Run]:
         wait_for_log(page, "echo matches #4")
         kernel_execute(page, DISCONNECT_CODE)
         page.wait_for_function(
-            "() => document.querySelector('.wslearn-bc-state').textContent === 'closed'",
+            "() => document.querySelector('.wslearn-bc-state').textContent === 'CLOSED'",
             timeout=WAIT_MS,
         )
         kernel_execute(page, AFTER_CODE)
@@ -240,7 +240,7 @@ def run(chromium: Browser, scenario_lab: ScenarioLab) -> Iterator[Run]:
             traits=json.loads(traits_text),
             buttons=buttons,
             panel_state=panel_state,
-            panel_url=panel.locator(".wslearn-bc-url").inner_text(),
+            panel_url=panel.locator(".wslearn-bc-url").input_value(),
             panel_note=panel.locator(".wslearn-bc-note").inner_text(),
             panel_log=panel_log,
             panel_log_after=panel.locator(".wslearn-bc-log").inner_text(),
@@ -319,7 +319,7 @@ def test_notebook_ran_without_errors_and_the_panel_shows_the_echo(run: Run) -> N
     assert not [text for text in run.stderr_outputs if "Traceback" in text], run.stderr_outputs
     widget_errors = [e for e in run.page_errors if "wslearn" in e or "anywidget" in e.lower()]
     assert widget_errors == [], widget_errors
-    assert run.panel_state == "open" or "echo matches" in run.panel_log, run.panel_log
+    assert run.panel_state == "OPEN" or "echo matches" in run.panel_log, run.panel_log
     assert "echo matches #1" in run.panel_log and "echo matches #2" in run.panel_log, run.panel_log
     assert "MISMATCH" not in run.panel_log
     log_types = [entry["type"] for entry in run.traits["log"]]
@@ -401,7 +401,7 @@ def test_url_resolution(
     """The widget's own rules, run in the browser against made-up page locations."""
     import base64
 
-    from wslearn.widget import _ESM
+    from wslearn.widget import CLIENT_JS
 
     page = chromium.new_page()
     try:
@@ -410,7 +410,7 @@ def test_url_resolution(
             '<script id="jupyter-config-data" type="application/json">'
             '{"baseUrl": "/user/ada"}</script>'
         )
-        module = "data:text/javascript;base64," + base64.b64encode(_ESM.encode()).decode()
+        module = "data:text/javascript;base64," + base64.b64encode(CLIENT_JS.read_bytes()).decode()
         resolved = page.evaluate(
             """async ([module, location, settings]) => {
                 const { resolveUrl } = await import(module);

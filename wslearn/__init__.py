@@ -13,9 +13,13 @@ notebook teaches is importable from here:
 * :class:`FrameReader` — whole frames out of a byte stream, whatever the chunking
 * :class:`Connection` — messages, control frames and the closing handshake (§5.4–§7)
 
-Around that core, :func:`serve` runs a live server in background threads (the
-only module that touches sockets and threads) and records every frame it sees.
+Around that core, :func:`serve` runs a live server in background threads (the I/O ring:
+``server``, ``server_connection``, ``recording``) and records every frame it sees; the views
+(:func:`frames_table`, :func:`bit_diagram`, :class:`LiveView`, :func:`describe_frame`) and the
+in-notebook :class:`BrowserClient` show them. Those are imported when first used.
 """
+
+from typing import TYPE_CHECKING
 
 from .connection import (
     DEFAULT_MAX_SIZE,
@@ -40,42 +44,59 @@ from .errors import (
 from .frames import Frame, FrameHeader, encode_frame_header, length_case, parse_frame_header
 from .handshake import (
     GUID,
-    Headers,
-    Request,
-    Response,
     accept_key,
     accept_response,
     check_response,
     client_request,
-    http_response,
-    parse_request,
-    parse_response,
     reject_response,
     validate_request,
 )
+from .http11 import Headers, Request, Response, http_response, parse_request, parse_response
+from .lazy import lazy_names
 from .masking import mask, unmask, unmask_reference
 from .opcodes import CloseCode, Opcode, close_code_is_valid
 from .reader import FrameReader
-from .recording import ConnectionRecord, FrameRecord, Recorder
-from .server import Server, ServerConnection, serve
-from .views import FramesTable, LiveView, bit_diagram, describe_frame, frames_table, header_fields
+
+if TYPE_CHECKING:  # what the names are, for type checkers; at run time see __getattr__
+    from .recording import ConnectionRecord, FrameRecord, Recorder
+    from .server import Server, ServerConnection, serve
+    from .views import (
+        FramesTable,
+        LiveView,
+        bit_diagram,
+        describe_frame,
+        frames_table,
+        header_fields,
+    )
+    from .widget import BrowserClient
 
 __version__ = "0.1.0"
 
+#: Names of the I/O ring and the views, and the module that defines each. They are imported
+#: the first time one is used (PEP 562), so ``import wslearn.frames`` loads no sockets,
+#: threads or views, and the widget's anywidget only when a notebook shows one.
+_LAZY = {
+    "ConnectionRecord": "recording",
+    "FrameRecord": "recording",
+    "Recorder": "recording",
+    "Server": "server",
+    "ServerConnection": "server",
+    "serve": "server",
+    "FramesTable": "views",
+    "LiveView": "views",
+    "bit_diagram": "views",
+    "describe_frame": "views",
+    "frames_table": "views",
+    "header_fields": "views",
+    "BrowserClient": "widget",
+}
 
-def __getattr__(name: str):
-    # The widget needs anywidget and ipywidgets: import them only when asked for,
-    # so `import wslearn` stays light for scripts, the command line and tests.
-    if name in ("BrowserClient", "proxy_url"):
-        from . import widget
 
-        return getattr(widget, name)
-    raise AttributeError(f"module 'wslearn' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())
 
 
 __all__ = [
     "BrowserClient",
-    "proxy_url",
     "header_fields",
     "frames_table",
     "describe_frame",

@@ -28,7 +28,7 @@ import threading
 from pathlib import Path
 from typing import List, Optional
 
-from .server import serve
+from .server import BUILTIN_HANDLERS, serve
 
 _UNITS = {
     "": 1,
@@ -91,9 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--handler",
-        choices=["echo", "broadcast"],
+        choices=list(BUILTIN_HANDLERS),
         default="echo",
-        help="echo: send each message back; broadcast: send it to every connection",
+        help="; ".join(  # each built-in handler with its docstring
+            f"{name}: {(function.__doc__ or '').rstrip('.')}"
+            for name, function in BUILTIN_HANDLERS.items()
+        ),
     )
     run.add_argument("--quiet", action="store_true", help="don't print a line per frame")
     run.add_argument(

@@ -36,8 +36,9 @@ import os
 from typing import Callable, List, Optional, Union
 
 from .bytes_like import BytesLike
+from .close import Close
 from .errors import ConnectionClosed, LocalProtocolError, ProtocolError
-from .frames import Close, Frame
+from .frames import Frame
 from .opcodes import CloseCode, Opcode
 from .reader import FrameReader
 
@@ -94,7 +95,7 @@ class Pong:
     data: bytes
 
 
-# The peer closed: a :class:`~wslearn.frames.Close` (code and reason) is the event too.
+# The peer closed: a :class:`~wslearn.close.Close` (code and reason) is the event too.
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,129 +1,38 @@
 """What the live server saw: every handshake and every frame, kept for inspection.
 
-A :class:`Recorder` holds :class:`ConnectionRecord` and :class:`FrameRecord`
-objects in bounded deques: when ``max_frames`` is reached the oldest frame is
-dropped and counted in :attr:`Recorder.dropped_frames`, so a long-running
-server never grows without limit. Payloads are kept as a capped *preview*
-(``preview_bytes``, 256 by default); lengths always stay exact.
+The server hands the recorder two kinds of record:
 
-Secrets never reach a record. Behind jupyter-server-proxy (Binder, JupyterHub)
-the request that reaches the kernel carries the learner's Jupyter token in the
-query string and the Jupyter cookies; :func:`redact_request` replaces them
-before anything is stored, shown or logged.
+* a :class:`ConnectionRecord` per TCP connection: the peer, the handshake
+  (already redacted by :mod:`wslearn.redaction`), the sizes of the ``recv()``
+  results, how the connection ended;
+* a :class:`FrameRecord` per frame, in or out: every header field, the header
+  bytes, and the start of the payload both as it crossed the wire (masked) and
+  unmasked.
 
-This module stores and redacts; it has no sockets and starts no threads (a lock
-lets the server's threads share it).
+A :class:`Recorder` keeps them in bounded stores: when ``max_frames`` is reached
+the oldest frame is dropped and counted in :attr:`Recorder.dropped_frames`, and
+past ``max_connections`` the oldest connection goes the same way
+(:attr:`Recorder.dropped_connections`), so a long-running server never grows
+without limit. Payloads are kept as a capped *preview* (``preview_bytes``, 256
+by default); lengths always stay exact.
+
+This module only stores: it has no sockets and starts no threads. The server's
+threads write while a notebook cell reads, so every change and every read
+happens under one lock, and readers get snapshots (lists they may keep).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
-import re
 import threading
 from collections import deque
-from pathlib import Path
-from typing import Any, Deque, Dict, List, Optional, Tuple
+from typing import Deque, Dict, List, Optional
 
 from .frames import Frame, FrameHeader
-from .handshake import Headers, Request
+from .http11 import Headers
 from .opcodes import Opcode
 
-__all__ = [
-    "FrameRecord",
-    "ConnectionRecord",
-    "Recorder",
-    "redact_request",
-    "proxy_evidence",
-    "REDACTED",
-    "CHROMIUM_CAPTURE",
-    "chromium_capture",
-    "records_from_capture",
-]
-
-#: Frames a real Chromium sent to ``wslearn.serve()`` (``tests/helpers/capture_browser_frames.py``).
-CHROMIUM_CAPTURE = Path(__file__).parent / "data" / "chromium_frames.json"
-
-
-def chromium_capture() -> Dict[str, Any]:
-    """The shipped Chromium capture: browser, redacted handshake, recv sizes, every frame."""
-    return json.loads(CHROMIUM_CAPTURE.read_text(encoding="utf-8"))
-
-
-def records_from_capture(capture: Dict[str, Any]) -> List["FrameRecord"]:
-    """The capture's inbound frames as :class:`FrameRecord` objects, for the views."""
-    return [
-        FrameRecord(
-            time=0.0,
-            connection=1,
-            direction="in",
-            header=bytes.fromhex(f["header_hex"]),
-            fin=f["fin"],
-            rsv1=False,
-            rsv2=False,
-            rsv3=False,
-            opcode=f["opcode"],
-            masked=True,
-            mask=bytes.fromhex(f["mask_hex"]),
-            length=f["length"],
-            length_case=f["length_case"],
-            wire_preview=bytes.fromhex(f["wire_preview_hex"]),
-            payload_preview=bytes.fromhex(f["payload_preview_hex"]),
-            stream_offset=f["stream_offset"],
-        )
-        for f in capture["frames"]
-    ]
-
-
-REDACTED = "[redacted]"
-
-#: Header whose whole value is a credential.
-_SECRET_HEADERS = {"cookie", "authorization", "proxy-authorization", "x-xsrftoken"}
-#: Query parameters that carry a credential (Jupyter's ``token``, and the like).
-_SECRET_PARAMS = re.compile(
-    r"(?i)((?:^|[?&;])(?:token|access_token|_xsrf|auth|password|api_key)=)[^&;#\s]*"
-)
-
-
-def _redact_target(target: str) -> str:
-    return _SECRET_PARAMS.sub(lambda m: m.group(1) + REDACTED, target)
-
-
-def redact_request(request: Request) -> Tuple[bytes, Headers, str]:
-    """Return ``(raw, headers, target)`` with tokens and cookies replaced by ``[redacted]``."""
-    target = _redact_target(request.target)
-    items = []
-    for name, value in request.headers:
-        if name.lower() in _SECRET_HEADERS:
-            value = REDACTED
-        elif name.lower() in ("referer", "origin"):
-            value = _redact_target(value)
-        items.append((name, value))
-    headers = Headers(items)
-    lines = [f"{request.method} {target} {request.version}"]
-    lines += [f"{name}: {value}" for name, value in items]
-    raw = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
-    return raw, headers, target
-
-
-def proxy_evidence(request: Request) -> List[str]:
-    """Signs that this handshake was sent by jupyter-server-proxy rather than by the browser.
-
-    The proxy opens its own WebSocket to the kernel's server: it re-cases header
-    names (``Sec-Websocket-Key``), forwards the Jupyter token, and the
-    in-notebook widget marks its URL with ``via=jupyter-proxy``.
-    """
-    evidence = []
-    if re.search(r"(?:^|[?&])via=jupyter-proxy(?:&|$)", request.target):
-        evidence.append("the widget connected through <base url>proxy/<port>/")
-    names = [name for name, _ in request.headers]
-    if "Sec-Websocket-Key" in names:
-        evidence.append("header names re-cased (Sec-Websocket-Key), as tornado does")
-    # Not the cookies: browsers send cookies per host, not per port (RFC 6265 §8.5), so a
-    # page at 127.0.0.1:8888 sends its Jupyter cookies on a direct connection too.
-    if re.search(r"(?:^|[?&])token=", request.target):
-        evidence.append("Jupyter token forwarded in the query string")
-    return evidence
+__all__ = ["FrameRecord", "ConnectionRecord", "Recorder"]
 
 
 @dataclasses.dataclass
@@ -271,6 +180,7 @@ class Recorder:
         self._lock = threading.Lock()
 
     def add_frame(self, record: FrameRecord) -> None:
+        """Keep ``record``; if the store is full, the oldest frame goes and is counted."""
         with self._lock:
             if len(self._frames) == self._frames.maxlen:
                 self.dropped_frames += 1
@@ -278,6 +188,7 @@ class Recorder:
             self.version += 1
 
     def add_connection(self, record: ConnectionRecord) -> None:
+        """Keep ``record`` under its ``id``; past ``max_connections`` the oldest goes."""
         with self._lock:
             self._connections[record.id] = record
             self._order.append(record.id)
@@ -317,6 +228,7 @@ class Recorder:
             return self._connections[id]
 
     def clear(self) -> None:
+        """Forget every record and reset the drop counts (``version`` still goes up)."""
         with self._lock:
             self._frames.clear()
             self._connections.clear()

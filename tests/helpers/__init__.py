@@ -3,6 +3,7 @@
 ``rawclient`` (a WebSocket client over a raw socket, for bytes a library would refuse to send),
 ``labtools`` (JupyterLab and Chromium for the notebook tests), ``learner_envs`` (the README's and
 Binder's environments, built from scratch), ``leftovers`` (the pytest plugin that fails a run that
-leaves a process behind), ``spoilers`` (what a learner's copy must not show), and
+leaves a process behind), ``spoilers`` (what a learner's copy must not show), ``recorded_frames``
+(recorded frames and Close payloads the view tests share), and
 ``capture_browser_frames`` (rewrites ``wslearn/data/chromium_frames.json`` from a real Chromium).
 """

@@ -15,7 +15,7 @@ and unmasked, where the frame starts in the byte stream), and what the page's cl
 
 Notebooks 05 and 06 load the file, so the lesson shows a browser's real bytes even when no browser
 is connected (under nbval) or when the browser is behind the Jupyter proxy (Binder, JupyterHub).
-``tests/test_browser_frames_data.py`` checks the shipped file and compares it with a fresh capture.
+``tests/test_course_data.py`` checks the shipped file and compares it with a fresh capture.
 """
 
 from __future__ import annotations

@@ -30,15 +30,8 @@ import random
 from typing import Any, Callable, Dict, List, NamedTuple, NoReturn, Optional, Tuple
 
 from ..errors import HandshakeError, InvalidResponse
-from ..handshake import (
-    GUID,
-    Headers,
-    accept_key,
-    check_response,
-    parse_request,
-    parse_response,
-    validate_request,
-)
+from ..handshake import GUID, accept_key, check_response, validate_request
+from ..http11 import Headers, parse_request, parse_response
 from . import Case, CheckResult, ExerciseFailed, describe_bytes, run_cases, sentence
 
 __all__ = [

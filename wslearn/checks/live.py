@@ -23,11 +23,12 @@ from __future__ import annotations
 import struct
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
+from ..close import Close
+from ..course_data import chromium_capture
 from ..errors import ProtocolError
-from ..frames import Close, Frame, parse_frame_header
+from ..frames import Frame, parse_frame_header
 from ..masking import unmask
 from ..opcodes import Opcode, close_code_is_valid
-from ..recording import chromium_capture
 from . import (
     Case,
     CheckResult,

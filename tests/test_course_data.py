@@ -1,4 +1,4 @@
-"""The recorded Chromium frames shipped in ``wslearn/data/chromium_frames.json`` are consistent.
+"""wslearn.course_data: the Chromium capture shipped in ``wslearn/data/chromium_frames.json``.
 
 Notebooks 05 and 06 teach from this file, so every number in it must agree with every other: each
 header parses with the library, each wire preview unmasks to its payload preview, the recv() sizes
@@ -14,8 +14,9 @@ from typing import Any, Dict, List, Tuple
 import pytest
 
 import wslearn
+from wslearn.course_data import CHROMIUM_CAPTURE, chromium_capture, records_from_capture
 
-DATA = wslearn.recording.CHROMIUM_CAPTURE
+DATA = CHROMIUM_CAPTURE
 
 EXPECTED_MESSAGES = [
     (1, "Hello".encode()),
@@ -146,8 +147,8 @@ def test_a_fresh_capture_has_the_same_structure(browser: Any, data: Dict[str, An
 
 
 def test_capture_loads_as_frame_records_the_views_can_show():
-    capture = wslearn.recording.chromium_capture()
-    records = wslearn.recording.records_from_capture(capture)
+    capture = chromium_capture()
+    records = records_from_capture(capture)
     assert len(records) == len(capture["frames"])
     for record, frame in zip(records, capture["frames"]):
         header = wslearn.parse_frame_header(record.header)
@@ -163,3 +164,53 @@ def test_capture_loads_as_frame_records_the_views_can_show():
     rows = wslearn.frames_table(records).rows
     assert "payload" in rows[0]
     assert rows[-1]["payload"] == '1000 "bye"'  # the Close frame, as Close.describe shows it
+
+
+# ---------------------------------------------------------------- what the notebooks and checks use
+
+
+def test_chromium_capture_loads_the_shipped_file(data: Dict[str, Any]) -> None:
+    capture = chromium_capture()
+    assert capture == data
+    assert chromium_capture() is not capture  # a fresh copy each time: a notebook may change it
+    assert DATA.parent.name == "data" and DATA.parent.parent.name == "wslearn"
+
+
+def test_the_frame_notebook_05_decodes_by_hand_is_the_7_bit_masked_text(
+    data: Dict[str, Any],
+) -> None:
+    # Notebook 05 takes frames[1] apart bit by bit: 2 header bytes, a key, 19 payload bytes.
+    f = data["frames"][1]
+    wire = bytes.fromhex(f["header_hex"]) + bytes.fromhex(f["wire_preview_hex"])
+    assert (wire[0], wire[1]) == (0x81, 0x80 | 19)
+    assert len(wire) == 2 + 4 + 19
+    key = wire[2:6]
+    payload = bytes(b ^ key[i % 4] for i, b in enumerate(wire[6:]))
+    assert payload.decode("utf-8") == "Hello, 你好, 👋"
+
+
+def test_the_last_frame_is_the_browsers_close_that_notebook_06_shows(
+    data: Dict[str, Any],
+) -> None:
+    last = data["frames"][-1]
+    assert (last["opcode_name"], last["fin"], last["mask_hex"] != "") == ("CLOSE", True, True)
+    payload = bytes.fromhex(last["payload_preview_hex"])
+    assert wslearn.Close.parse(payload) == wslearn.Close(1000, "bye")
+
+
+def test_records_from_capture_are_inbound_masked_frames_of_one_connection() -> None:
+    capture = chromium_capture()
+    records = records_from_capture(capture)
+    assert {(r.direction, r.connection, r.masked, r.time) for r in records} == {
+        ("in", 1, True, 0.0)
+    }
+    assert [r.stream_offset for r in records] == [f["stream_offset"] for f in capture["frames"]]
+    assert not any(r.rsv1 or r.rsv2 or r.rsv3 for r in records)
+    assert [r.truncated for r in records] == [f["length"] > 64 for f in capture["frames"]]
+
+
+def test_records_from_capture_reads_the_capture_it_is_given() -> None:
+    capture = chromium_capture()
+    capture["frames"] = capture["frames"][:2]
+    assert len(records_from_capture(capture)) == 2
+    assert records_from_capture({"frames": []}) == []

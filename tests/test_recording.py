@@ -1,0 +1,302 @@
+"""wslearn.recording: frame and connection records, and the bounded, locked Recorder."""
+
+from __future__ import annotations
+
+import threading
+import types
+from typing import List, Optional
+
+import pytest
+
+import wslearn.recording
+from wslearn import Frame, FrameReader, Headers, Opcode, parse_frame_header
+from wslearn.recording import ConnectionRecord, FrameRecord, Recorder
+
+KEY = bytes.fromhex("37 fa 21 3d")  # RFC 6455 §5.7
+
+
+def from_the_wire(frame: Frame, mask: Optional[bytes], *, allowed_rsv: int = 0) -> Frame:
+    """``frame`` as the server's reader hands it over: parsed, with its wire bytes kept."""
+    reader = FrameReader(allowed_rsv=allowed_rsv, keep_wire=256)
+    reader.feed(frame.serialize(mask))
+    [parsed] = list(reader)
+    return parsed
+
+
+def frame_record(n: int, *, connection: int = 1, direction: str = "in") -> FrameRecord:
+    """A small record whose payload says which one it is."""
+    frame = Frame(Opcode.TEXT, str(n).encode())
+    return FrameRecord.from_frame(frame, time=float(n), connection=connection, direction=direction)
+
+
+def connection_record(id: int) -> ConnectionRecord:
+    return ConnectionRecord(id=id, peer=f"127.0.0.1:{40000 + id}", opened=float(id))
+
+
+# ---------------------------------------------------------------- FrameRecord.from_frame
+
+
+def test_an_inbound_masked_frame_keeps_its_key_and_both_previews() -> None:
+    parsed = from_the_wire(Frame(Opcode.TEXT, b"Hello"), KEY)
+    rec = FrameRecord.from_frame(parsed, time=12.5, connection=7, direction="in", stream_offset=3)
+    assert (rec.time, rec.connection, rec.direction, rec.stream_offset) == (12.5, 7, "in", 3)
+    assert rec.header == bytes.fromhex("81 85") + KEY
+    assert (rec.fin, rec.opcode, rec.opcode_name, rec.masked, rec.mask) == (
+        True,
+        1,
+        "TEXT",
+        True,
+        KEY,
+    )
+    assert rec.wire_preview == bytes.fromhex("7f 9f 4d 51 58")  # masked, as it crossed the wire
+    assert rec.payload_preview == b"Hello"
+    assert (rec.length, rec.length_case, rec.truncated) == (5, "7-bit", False)
+
+
+def test_an_unmasked_frame_has_no_key_and_its_wire_bytes_are_its_payload() -> None:
+    parsed = from_the_wire(Frame(Opcode.BINARY, b"\x00\xff"), None)
+    rec = FrameRecord.from_frame(parsed, time=0.0, connection=1, direction="in")
+    assert rec.header == bytes.fromhex("82 02")
+    assert not rec.masked and rec.mask is None
+    assert rec.wire_preview == rec.payload_preview == b"\x00\xff"
+
+
+@pytest.mark.parametrize("direction", ["in", "out"])
+def test_a_frame_built_in_python_is_recorded_as_a_server_sends_it(direction: str) -> None:
+    frame = Frame(Opcode.PONG, b"are you there?")  # never parsed: it has no header yet
+    rec = FrameRecord.from_frame(frame, time=1.0, connection=2, direction=direction)
+    assert rec.direction == direction
+    assert rec.header == bytes.fromhex("8a 0e") and rec.opcode_name == "PONG"
+    assert not rec.masked and rec.mask is None
+    assert rec.wire_preview == rec.payload_preview == b"are you there?"
+
+
+@pytest.mark.parametrize("mask", [None, KEY], ids=["unmasked", "masked"])
+def test_previews_are_cut_to_preview_bytes_and_the_length_stays_exact(mask) -> None:
+    payload = bytes(range(200)) * 400  # 80 000 bytes: the 64-bit length case
+    parsed = from_the_wire(Frame(Opcode.BINARY, payload), mask)
+    rec = FrameRecord.from_frame(parsed, time=0.0, connection=1, direction="in", preview_bytes=16)
+    assert rec.payload_preview == payload[:16]
+    assert len(rec.wire_preview) == 16
+    assert (rec.length, rec.length_case, rec.truncated) == (80_000, "64-bit", True)
+    assert (rec.wire_preview == rec.payload_preview) == (mask is None)
+    assert wslearn.unmask(rec.wire_preview, mask or bytes(4)) == rec.payload_preview
+
+
+def test_a_record_is_frozen() -> None:
+    rec = frame_record(1)
+    with pytest.raises(AttributeError):
+        rec.length = 99  # type: ignore[misc]
+
+
+# ---------------------------------------------------------------- frame_header()
+
+
+@pytest.mark.parametrize("size", [0, 125, 126, 65535, 65536])
+@pytest.mark.parametrize("mask", [None, KEY], ids=["unmasked", "masked"])
+def test_frame_header_is_the_recorded_header_bytes_parsed(size: int, mask) -> None:
+    rec = FrameRecord.from_frame(
+        from_the_wire(Frame(Opcode.BINARY, bytes(size)), mask),
+        time=0.0,
+        connection=1,
+        direction="in",
+    )
+    header = rec.frame_header()
+    assert header == parse_frame_header(rec.header)
+    assert (header.length, header.mask, header.header_size) == (size, mask, len(rec.header))
+    assert header.raw == rec.header
+
+
+def test_frame_header_keeps_the_rsv_bits_and_a_missing_fin() -> None:
+    parsed = from_the_wire(Frame(Opcode.TEXT, b"Hel", fin=False, rsv1=True), KEY, allowed_rsv=0x40)
+    header = FrameRecord.from_frame(parsed, time=0.0, connection=1, direction="in").frame_header()
+    assert (header.fin, header.rsv1, header.rsv2, header.rsv3) == (False, True, False, False)
+    assert header.opcode is Opcode.TEXT
+
+
+# ---------------------------------------------------------------- ConnectionRecord
+
+
+def test_a_connection_record_starts_empty_and_names_its_user_agent() -> None:
+    first, second = connection_record(1), connection_record(2)
+    assert (first.status, first.closed, first.via_proxy, first.user_agent) == (
+        None,
+        None,
+        False,
+        "",
+    )
+    first.reads.append(10)
+    assert second.reads == []  # each record has lists of its own
+    first.request_headers = Headers([("User-Agent", "Chromium 156")])
+    assert first.user_agent == "Chromium 156"
+
+
+# ---------------------------------------------------------------- Recorder: bounded stores
+
+
+def test_frames_are_bounded_and_the_dropped_ones_are_counted() -> None:
+    recorder = Recorder(max_frames=3)
+    for n in range(5):
+        recorder.add_frame(frame_record(n))
+    assert [f.payload_preview for f in recorder.frames()] == [b"2", b"3", b"4"]
+    assert recorder.dropped_frames == 2
+    recorder.add_frame(frame_record(5))
+    assert recorder.dropped_frames == 3 and len(recorder.frames()) == 3
+
+
+def test_nothing_is_dropped_below_the_bound() -> None:
+    recorder = Recorder(max_frames=3)
+    for n in range(3):
+        recorder.add_frame(frame_record(n))
+    assert recorder.dropped_frames == 0 and len(recorder.frames()) == 3
+
+
+def test_connections_are_bounded_oldest_first() -> None:
+    recorder = Recorder(max_connections=2)
+    for id in (1, 2, 3):
+        recorder.add_connection(connection_record(id))
+    assert [c.id for c in recorder.connections()] == [2, 3]
+    assert recorder.dropped_connections == 1
+    assert recorder.connection(3).peer == "127.0.0.1:40003"
+    with pytest.raises(KeyError):
+        recorder.connection(1)  # dropped
+    with pytest.raises(KeyError):
+        recorder.connection(99)  # never seen
+
+
+def test_frames_filter_by_connection_and_direction() -> None:
+    recorder = Recorder()
+    for n, (connection, direction) in enumerate([(1, "in"), (1, "out"), (2, "in"), (2, "out")]):
+        recorder.add_frame(frame_record(n, connection=connection, direction=direction))
+    assert [f.time for f in recorder.frames(connection=2)] == [2.0, 3.0]
+    assert [f.time for f in recorder.frames(direction="in")] == [0.0, 2.0]
+    assert [f.time for f in recorder.frames(connection=1, direction="out")] == [1.0]
+    assert recorder.frames(connection=3) == []
+
+
+def test_readers_get_snapshots_that_later_changes_leave_alone() -> None:
+    recorder = Recorder()
+    recorder.add_frame(frame_record(0))
+    recorder.add_connection(connection_record(1))
+    frames, connections = recorder.frames(), recorder.connections()
+    recorder.add_frame(frame_record(1))
+    recorder.add_connection(connection_record(2))
+    assert len(frames) == 1 and len(connections) == 1
+    frames.clear()
+    assert len(recorder.frames()) == 2
+
+
+def test_version_goes_up_on_every_change_and_only_then() -> None:
+    recorder = Recorder(max_frames=1)
+    versions = [recorder.version]
+    recorder.add_frame(frame_record(0))
+    versions.append(recorder.version)
+    recorder.add_frame(frame_record(1))  # drops frame 0: still a change
+    versions.append(recorder.version)
+    recorder.add_connection(connection_record(1))
+    versions.append(recorder.version)
+    recorder.touch()
+    versions.append(recorder.version)
+    recorder.frames(), recorder.connections(), recorder.connection(1)  # reading changes nothing
+    versions.append(recorder.version)
+    recorder.clear()
+    versions.append(recorder.version)
+    assert versions == [0, 1, 2, 3, 4, 4, 5]
+
+
+def test_clear_forgets_everything_and_the_drop_counts() -> None:
+    recorder = Recorder(max_frames=1, max_connections=1)
+    for n in range(3):
+        recorder.add_frame(frame_record(n))
+        recorder.add_connection(connection_record(n))
+    recorder.clear()
+    assert recorder.frames() == [] and recorder.connections() == []
+    assert (recorder.dropped_frames, recorder.dropped_connections) == (0, 0)
+    recorder.add_connection(connection_record(5))
+    assert [c.id for c in recorder.connections()] == [5]
+
+
+# ---------------------------------------------------------------- Recorder: the lock
+
+
+class WatchedLock:
+    """A real lock the test can also hold, to see who waits for it."""
+
+    made: List["WatchedLock"] = []
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        WatchedLock.made.append(self)
+
+    def __enter__(self) -> None:
+        self.lock.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.lock.release()
+
+
+@pytest.fixture
+def watched(monkeypatch) -> tuple:
+    """A Recorder built with a :class:`WatchedLock`, and that lock."""
+    WatchedLock.made.clear()
+    monkeypatch.setattr(wslearn.recording, "threading", types.SimpleNamespace(Lock=WatchedLock))
+    recorder = Recorder()
+    recorder.add_connection(connection_record(1))
+    recorder.add_frame(frame_record(1))
+    [lock] = WatchedLock.made
+    return recorder, lock
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda r: r.add_frame(frame_record(2)),
+        lambda r: r.add_connection(connection_record(2)),
+        lambda r: r.touch(),
+        lambda r: r.frames(),
+        lambda r: r.connections(),
+        lambda r: r.connection(1),
+        lambda r: r.clear(),
+    ],
+    ids=["add_frame", "add_connection", "touch", "frames", "connections", "connection", "clear"],
+)
+@pytest.mark.timeout(10)
+def test_every_read_and_change_waits_for_the_lock(watched, call) -> None:
+    recorder, lock = watched
+    done = threading.Event()
+
+    def run() -> None:
+        call(recorder)
+        done.set()
+
+    with lock:  # another thread is in the middle of a change
+        worker = threading.Thread(target=run, daemon=True)
+        worker.start()
+        assert not done.wait(0.2), "it went ahead without the lock"
+    assert done.wait(5), "it never finished once the lock was free"
+    worker.join(5)
+
+
+@pytest.mark.timeout(30)
+def test_threads_recording_at_once_lose_no_count() -> None:
+    recorder = Recorder(max_frames=50, max_connections=20)
+    threads, per_thread = 8, 500
+
+    def record(t: int) -> None:
+        for n in range(per_thread):
+            recorder.add_frame(frame_record(n, connection=t))
+            if n % 10 == 0:
+                recorder.add_connection(connection_record(t * per_thread + n))
+                recorder.connections()
+
+    workers = [threading.Thread(target=record, args=(t,)) for t in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(20)
+    total_frames, total_connections = threads * per_thread, threads * per_thread // 10
+    assert len(recorder.frames()) == 50
+    assert recorder.dropped_frames == total_frames - 50
+    assert len(recorder.connections()) == 20
+    assert recorder.dropped_connections == total_connections - 20
+    assert recorder.version == total_frames + total_connections

@@ -1,0 +1,164 @@
+"""``ServerConnection`` on its own: one socket, the hooks a server would give it, no ``Server``.
+
+The connection lives its whole life (handshake, read loop, close) and tells its owner only
+through the hooks it was given: these tests are that owner.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from typing import List
+
+import pytest
+from helpers import rawclient as rc
+
+import wslearn
+from wslearn.recording import ConnectionRecord, FrameRecord
+from wslearn.server_connection import ConnectionSettings, ServerConnection, linger_close
+
+pytestmark = pytest.mark.timeout(30)
+
+
+class Owner:
+    """What a server would do with the hooks: remember every call."""
+
+    def __init__(self, serving: bool = True) -> None:
+        self.serving = serving
+        self.events: List[str] = []
+        self.frames: List[FrameRecord] = []
+
+    def on_frame(self, record: FrameRecord) -> None:
+        self.frames.append(record)
+
+    def on_message(self, conn: ServerConnection, message) -> None:
+        self.events.append(f"message {message!r}")
+        conn.send(message)
+
+    def on_open(self, conn: ServerConnection) -> bool:
+        self.events.append("open")
+        return self.serving
+
+    def on_close(self, conn: ServerConnection) -> None:
+        self.events.append("close")
+
+
+def start(owner: Owner, handshake_timeout: float = 5.0, close_timeout: float = 1.0):
+    """A ServerConnection on one end of a socket pair, running in its thread; the other end."""
+    server_end, client_end = socket.socketpair()
+    client_end.settimeout(5)
+    record = ConnectionRecord(id=1, peer="socketpair", opened=time.time())
+    settings = ConnectionSettings(
+        max_size=2**20,
+        origins=None,
+        subprotocols=(),
+        handshake_timeout=handshake_timeout,
+        close_timeout=close_timeout,
+        preview_bytes=256,
+    )
+    conn = ServerConnection(
+        server_end,
+        record,
+        settings,
+        server=None,  # type: ignore[arg-type]  # only handlers use it
+        on_frame=owner.on_frame,
+        on_message=owner.on_message,
+        on_open=owner.on_open,
+        on_close=owner.on_close,
+    )
+    thread = threading.Thread(target=conn.run, daemon=True)
+    thread.start()
+    return conn, client_end, thread
+
+
+def read_head(sock: socket.socket) -> bytes:
+    head = b""
+    while not head.endswith(b"\r\n\r\n"):
+        byte = sock.recv(1)
+        assert byte, head
+        head += byte
+    return head
+
+
+def test_a_connection_lives_handshake_messages_and_close_and_tells_its_owner():
+    owner = Owner()
+    conn, client, thread = start(owner)
+    with client:
+        client.sendall(rc.request())
+        assert read_head(client).startswith(b"HTTP/1.1 101 ")
+        client.sendall(rc.frame(0x1, b"hello"))
+        echoed = rc.read_frame(client)
+        assert (echoed.opcode, echoed.payload) == (wslearn.Opcode.TEXT, b"hello")
+        client.sendall(rc.close_frame(1000, b"bye"))
+        frames, closed = rc.read_frames(client)
+        assert closed and [rc.close_code_of(f) for f in frames] == [1000]
+    thread.join(5)
+    assert not thread.is_alive()
+    assert owner.events == ["open", "message 'hello'", "close"]
+    assert [(f.direction, f.opcode_name) for f in owner.frames] == [
+        ("in", "TEXT"),
+        ("out", "TEXT"),
+        ("in", "CLOSE"),
+        ("out", "CLOSE"),
+    ]
+    record = conn.record
+    assert (record.status, record.close_code, record.close_reason) == (101, 1000, "bye")
+    assert record.closed is not None and record.reads
+
+
+def test_a_plain_get_gets_the_page_and_never_opens():
+    owner = Owner()
+    conn, client, thread = start(owner)
+    with client:
+        client.sendall(rc.request(upgrade=False))
+        status, _, body = rc.http_answer(rc.read_until_eof(client))
+    thread.join(5)
+    assert status == 200 and b"<html" in body.lower()
+    assert owner.events == [] and conn.record.status == 200
+
+
+def test_a_silent_client_is_dropped_when_the_handshake_time_is_up():
+    owner = Owner()
+    conn, client, thread = start(owner, handshake_timeout=0.2)
+    with client:
+        thread.join(5)
+        assert not thread.is_alive()
+        assert client.recv(1) == b""
+    assert conn.record.error == "handshake not completed within 0.2 s"
+    assert owner.events == []
+
+
+def test_a_connection_that_opens_while_its_server_stops_says_1001_at_once():
+    owner = Owner(serving=False)
+    conn, client, thread = start(owner)
+    with client:
+        client.sendall(rc.request())
+        read_head(client)
+        assert rc.close_code_of(rc.read_frame(client)) == 1001
+        client.sendall(rc.close_frame(1001))
+        assert rc.read_frames(client)[1], "the server closes TCP after the closing handshake"
+    thread.join(5)
+    assert owner.events == ["open", "close"]
+
+
+def test_no_close_frame_back_in_time_cuts_the_connection():
+    owner = Owner()
+    conn, client, thread = start(owner, close_timeout=0.2)
+    with client:
+        client.sendall(rc.request())
+        read_head(client)
+        conn.close(1000, "done")
+        thread.join(5)  # the client never answers the Close
+        assert not thread.is_alive()
+    assert conn.record.error == "no Close frame came back in time"
+    assert owner.events == ["open", "close"]
+
+
+def test_linger_close_half_closes_and_drains_what_the_peer_still_sends():
+    left, right = socket.socketpair()
+    with left, right:
+        right.sendall(b"unread bytes")
+        right.shutdown(socket.SHUT_WR)
+        linger_close(left, seconds=2.0)
+        assert right.recv(10) == b"", "our side sent FIN"
