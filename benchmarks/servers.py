@@ -21,7 +21,8 @@ from typing import List, Tuple
 
 from benchmarks.common import HERE, ROOT
 from wslearn.connection import Binary, Connection
-from wslearn.handshake import check_response, client_request, parse_response
+from wslearn.handshake import check_response, client_request
+from wslearn.http11 import parse_response
 
 
 class ServerProcess:
