@@ -2,8 +2,8 @@
 
 Optional: :mod:`wslearn.masking` uses it (through ``unmask_fast``) when numpy imports,
 and falls back to its plain :func:`wslearn.masking.unmask` otherwise. The result is the
-same bytes; ``tests/test_masking.py`` checks it on the same cases, and ``benchmarks/``
-measures both beside the ``websockets`` library's C version.
+same bytes; ``tests/test_masking.py`` checks it on the same cases, ``tests/test_speedups.py``
+on its own, and ``benchmarks/`` measures both beside the ``websockets`` library's C version.
 
 The idea: 8 is a multiple of 4, so every 8-byte word of the payload lines up with the
 key written twice. numpy reads the payload as 64-bit words, XORs each with that
