@@ -18,6 +18,8 @@ import pytest
 from helpers import rawclient as rc
 from websockets.exceptions import ConnectionClosedError
 
+from wslearn.__main__ import parse_size
+
 pytestmark = pytest.mark.timeout(60)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -235,6 +237,21 @@ def test_max_size_that_is_not_a_size_exits_2(size):
     done = run("serve", "--max-size", size)
     assert done.returncode == 2
     assert "not a size" in done.stderr or "expected one argument" in done.stderr
+
+
+@pytest.mark.parametrize("size", ["0", "0MiB", " 0 KiB"])
+def test_max_size_zero_is_refused_never_taken_as_no_limit(size):
+    done = run("serve", "--max-size", size)
+    assert done.returncode == 2, done.stdout
+    assert "would refuse every message" in done.stderr and "'none'" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "text, size",
+    [("none", None), ("unlimited", None), ("1", 1), ("64KiB", 65536), ("16MiB", 2**24)],
+)
+def test_max_size_parses_sizes_and_none(text, size):
+    assert parse_size(text) == size
 
 
 def test_port_used_by_another_program_exits_1_with_a_clear_message():

@@ -6,9 +6,11 @@ through the hooks it was given: these tests are that owner.
 
 from __future__ import annotations
 
+import gc
 import socket
 import threading
 import time
+import weakref
 from typing import List
 
 import pytest
@@ -162,3 +164,32 @@ def test_linger_close_half_closes_and_drains_what_the_peer_still_sends():
         right.shutdown(socket.SHUT_WR)
         linger_close(left, seconds=2.0)
         assert right.recv(10) == b"", "our side sent FIN"
+
+
+@pytest.mark.parametrize("who_closes", ["client", "server"])
+def test_a_closed_connection_is_freed_without_the_garbage_collector(who_closes: str) -> None:
+    # Nothing of a connection may sit in a reference cycle: its buffers (here a 256 KiB
+    # message) must go when it closes, not at the next full collection.
+    gc.collect()
+    gc.disable()
+    try:
+        with wslearn.serve(port=0, log=None) as server:
+            sock = rc.handshake(server.port)
+            assert rc.wait_until(lambda: len(server.connections) == 1)
+            connection = weakref.ref(server.connections[0])
+            protocol = weakref.ref(server.connections[0].protocol)
+            sock.sendall(rc.frame(0x2, bytes(256 * 1024)))
+            assert rc.read_frame(sock).payload == bytes(256 * 1024)
+            if who_closes == "server":  # the server waits for the answer with a timer
+                server.connections[0].close(1000, "bye")
+                assert rc.close_code_of(rc.read_frame(sock)) == 1000
+                sock.sendall(rc.close_frame(1000))
+            else:
+                sock.sendall(rc.close_frame(1000))
+                assert rc.close_code_of(rc.read_frame(sock)) == 1000
+            sock.close()
+            assert rc.wait_until(lambda: not server.connections, seconds=10)
+            freed = rc.wait_until(lambda: connection() is None and protocol() is None, 10)
+            assert freed, gc.get_referrers(connection()) if connection() else "protocol kept"
+    finally:
+        gc.enable()

@@ -46,13 +46,22 @@ _UNITS = {
 
 
 def parse_size(text: str) -> Optional[int]:
-    """Parse ``16MiB``, ``1000000``, ``64 KiB`` or ``none`` (no limit) into bytes."""
-    if text.strip().lower() in ("none", "unlimited", "0"):
+    """Parse ``16MiB``, ``1000000``, ``64 KiB`` or ``none`` (no limit) into bytes.
+
+    ``0`` is refused: as a limit it would refuse every message, and it must never be
+    taken to mean "no limit" (a peer could then announce 2**63 - 1 bytes).
+    """
+    if text.strip().lower() in ("none", "unlimited"):
         return None
     match = re.fullmatch(r"\s*(\d+)\s*([a-zA-Z]*)\s*", text)
     if not match or match.group(2).lower() not in _UNITS:
         raise argparse.ArgumentTypeError(f"not a size: {text!r} (try 1048576, 64KiB or 16MiB)")
-    return int(match.group(1)) * _UNITS[match.group(2).lower()]
+    size = int(match.group(1)) * _UNITS[match.group(2).lower()]
+    if size == 0:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} would refuse every message; give a size such as 1MiB, or 'none' for no limit"
+        )
+    return size
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -44,7 +44,7 @@ from .static_files import page_response
 if TYPE_CHECKING:
     from .server import Server
 
-__all__ = ["ConnectionSettings", "ServerConnection", "linger_close"]
+__all__ = ["ConnectionSettings", "FrameRecording", "ServerConnection", "linger_close"]
 
 Message = Union[str, bytes]
 
@@ -62,6 +62,37 @@ class ConnectionSettings:
     handshake_timeout: float
     close_timeout: float
     preview_bytes: int
+
+
+class FrameRecording:
+    """Turns each frame that crosses the wire into a record, laid over the byte stream.
+
+    A connection's frame observer: it numbers the bytes in each direction, so a record says
+    where in the stream its frame started, and hands each record to ``on_frame``.
+    """
+
+    def __init__(
+        self, connection_id: int, on_frame: Callable[[FrameRecord], None], preview_bytes: int
+    ) -> None:
+        self.connection_id = connection_id
+        self.on_frame = on_frame
+        self.preview_bytes = preview_bytes
+        self.offsets = {"in": 0, "out": 0}  # bytes seen so far in each direction
+
+    def __call__(self, direction: str, frame: Frame) -> None:
+        assert frame.header is not None
+        offset = self.offsets[direction]
+        self.offsets[direction] += frame.header.header_size + frame.header.length
+        self.on_frame(
+            FrameRecord.from_frame(
+                frame,
+                time=time.time(),
+                connection=self.connection_id,
+                direction=direction,
+                stream_offset=offset,
+                preview_bytes=self.preview_bytes,
+            )
+        )
 
 
 class ServerConnection:
@@ -95,18 +126,17 @@ class ServerConnection:
         self.record = record
         self.settings = settings
         self._sock = sock
-        self._on_frame = on_frame
         self._on_message = on_message
         self._on_open = on_open
         self._on_close = on_close
         self._lock = threading.Lock()
-        self._in_offset = 0
-        self._out_offset = 0
         self._close_timer: Optional[threading.Timer] = None
         self.protocol = Connection(
             "server",
             max_size=settings.max_size,
-            frame_observer=self._observe,
+            # Not a method of this object: the Connection holds its observer, and a bound
+            # method would tie the two in a cycle that only the garbage collector frees.
+            frame_observer=FrameRecording(record.id, on_frame, settings.preview_bytes),
             keep_wire=settings.preview_bytes,
         )
 
@@ -163,25 +193,6 @@ class ServerConnection:
             except OSError:
                 pass
 
-    def _observe(self, direction: str, frame: Frame) -> None:
-        """Turn each frame that crosses the wire into a record, laid over the byte stream."""
-        assert frame.header is not None
-        size = frame.header.header_size + frame.header.length
-        if direction == "in":
-            offset, self._in_offset = self._in_offset, self._in_offset + size
-        else:
-            offset, self._out_offset = self._out_offset, self._out_offset + size
-        self._on_frame(
-            FrameRecord.from_frame(
-                frame,
-                time=time.time(),
-                connection=self.id,
-                direction=direction,
-                stream_offset=offset,
-                preview_bytes=self.settings.preview_bytes,
-            )
-        )
-
     # ------------------------------------------------------------------ the whole life
 
     def run(self) -> None:
@@ -199,6 +210,7 @@ class ServerConnection:
                 self._on_close(self)
                 if self._close_timer is not None:
                     self._close_timer.cancel()
+                    self._close_timer = None  # the timer holds a method of ours: let both go
                 self.record.close_code = self.protocol.close_code
                 self.record.close_reason = self.protocol.close_reason
                 # §7.1.1: the server closes TCP first. Half-close and read what is still
