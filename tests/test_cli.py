@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import queue
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -12,12 +13,13 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import List
+from typing import Any, List, Optional
 
 import pytest
 from helpers import rawclient as rc
 from websockets.exceptions import ConnectionClosedError
 
+import wslearn
 from wslearn.__main__ import parse_size
 
 pytestmark = pytest.mark.timeout(60)
@@ -51,7 +53,11 @@ def run(*args: str, timeout: float = 10) -> subprocess.CompletedProcess:
 class Foreground:
     """``python -m wslearn serve ...`` running in a child process; its stdout read line by line."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, max_open_files: Optional[int] = None) -> None:
+        def limit_files() -> None:  # in the child, before it runs python: like `ulimit -n`
+            if max_open_files is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (max_open_files, max_open_files))
+
         self.process = subprocess.Popen(
             [sys.executable, "-m", "wslearn", "serve", "--port", "0", *args],
             cwd=ROOT,
@@ -59,6 +65,7 @@ class Foreground:
             stderr=subprocess.STDOUT,
             text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            preexec_fn=limit_files,
         )
         self._lines: "queue.Queue[str | None]" = queue.Queue()
         self.lines: List[str] = []
@@ -123,8 +130,8 @@ class Foreground:
 def foreground():
     started: List[Foreground] = []
 
-    def start(*args: str) -> Foreground:
-        started.append(Foreground(*args))
+    def start(*args: str, **options: Any) -> Foreground:
+        started.append(Foreground(*args, **options))
         return started[-1]
 
     yield start
@@ -252,6 +259,40 @@ def test_max_size_zero_is_refused_never_taken_as_no_limit(size):
 )
 def test_max_size_parses_sizes_and_none(text, size):
     assert parse_size(text) == size
+
+
+def test_out_of_file_descriptors_the_server_answers_503_and_serves_again_later(foreground):
+    # With 64 descriptors the server runs out after a few dozen open connections. The
+    # client that finds it full is told 503 (not left waiting), and once some connections
+    # close, the next client is served: the accept loop lived through EMFILE.
+    server = foreground("--quiet", max_open_files=64)
+    open_sockets: List[socket.socket] = []
+    refused = None
+    try:
+        for _ in range(80):
+            try:
+                open_sockets.append(rc.handshake(server.port, timeout=5))
+            except wslearn.InvalidResponse as error:
+                refused = error
+                break
+        assert refused is not None, "64 descriptors and still no refusal?"
+        assert refused.status == 503, refused
+        assert 20 < len(open_sockets) < 64
+        for sock in open_sockets[:5]:
+            sock.close()
+        assert rc.wait_until(lambda: _can_connect(server.port), seconds=10)
+    finally:
+        for sock in open_sockets:
+            sock.close()
+    assert server.interrupt() == 0
+
+
+def _can_connect(port: int) -> bool:
+    try:
+        rc.handshake(port, timeout=2).close()
+    except (wslearn.InvalidResponse, OSError, AssertionError):
+        return False
+    return True
 
 
 def test_port_used_by_another_program_exits_1_with_a_clear_message():

@@ -41,6 +41,7 @@ from .errors import ConnectionClosed
 from .opcodes import CloseCode
 from .recording import ConnectionRecord, FrameRecord, Recorder
 from .server_connection import ConnectionSettings, Message, ServerConnection
+from .spare_descriptor import SpareDescriptor
 from .static_files import static_file
 from .views.line import format_frame
 
@@ -278,6 +279,7 @@ class Server:
         selector = selectors.DefaultSelector()
         selector.register(self._listener, selectors.EVENT_READ)
         selector.register(self._wake_r, selectors.EVENT_READ)
+        spare = SpareDescriptor()
         try:
             while self.running:
                 for key, _ in selector.select():
@@ -287,8 +289,11 @@ class Server:
                         sock, address = self._listener.accept()
                     except (BlockingIOError, InterruptedError):
                         continue
-                    except OSError:
-                        time.sleep(0.05)  # e.g. out of file descriptors: don't spin
+                    except OSError as error:
+                        if error.errno in (errno.EMFILE, errno.ENFILE):  # out of descriptors
+                            spare.turn_away(self._listener)  # the client reads 503
+                        else:
+                            time.sleep(0.05)  # don't spin
                         continue
                     sock.setblocking(True)
                     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -301,8 +306,15 @@ class Server:
                     with self._lock:
                         self._sockets.add(sock)
                         self._threads.add(thread)
-                    thread.start()
+                    try:
+                        thread.start()
+                    except RuntimeError:  # no thread to be had: turn this client away
+                        with self._lock:
+                            self._sockets.discard(sock)
+                            self._threads.discard(thread)
+                        sock.close()
         finally:
+            spare.close()
             selector.close()
             self._listener.close()
 
