@@ -295,6 +295,24 @@ def _can_connect(port: int) -> bool:
     return True
 
 
+def test_by_default_a_page_of_another_site_gets_403_and_star_lets_every_page_in(foreground):
+    evil = rc.request(headers=[("Origin", "https://evil.example")])
+    laptop = rc.request(headers=[("Origin", "http://localhost:8888")])  # the notebook's page
+    server = foreground("--quiet")
+    status, _, body = rc.exchange_http(server.port, evil)
+    assert status == 403 and b"--origin" in body
+    with rc.open_socket(server.port) as sock:
+        sock.sendall(laptop)
+        assert sock.recv(12) == b"HTTP/1.1 101"
+    rc.assert_echoes(server.url)  # a program that sends no Origin
+    assert server.interrupt() == 0
+    server = foreground("--quiet", "--origin", "*")
+    with rc.open_socket(server.port) as sock:
+        sock.sendall(evil)
+        assert sock.recv(12) == b"HTTP/1.1 101"
+    assert server.interrupt() == 0
+
+
 def test_port_used_by_another_program_exits_1_with_a_clear_message():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as other:
         other.bind(("127.0.0.1", 0))

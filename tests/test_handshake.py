@@ -21,6 +21,7 @@ from wslearn import (
     reject_response,
     validate_request,
 )
+from wslearn.handshake import LOCAL, origin_is_local
 
 
 def test_accept_key_rfc_vector():
@@ -105,6 +106,42 @@ def test_origin_allow_list():
     assert status_of(request_with(), origins=["http://evil.example"]) == 403
     assert status_of(request_with(Origin=None), origins=["http://example.com"]) == 403
     assert validate_request(parse_request(request_with(Origin=None)), origins=[None])
+
+
+@pytest.mark.parametrize(
+    "origin, host, allowed",
+    [
+        ("http://localhost:8888", "127.0.0.1:9000", True),  # the notebook's page on a laptop
+        ("http://127.0.0.1:8888", "127.0.0.1:9000", True),
+        ("http://127.8.9.10", "127.0.0.1:9000", True),  # all of 127.0.0.0/8
+        ("http://[::1]:8888", "[::1]:9000", True),
+        ("https://hub.example.org", "hub.example.org", True),  # behind jupyter-server-proxy
+        ("http://192.168.1.5:8080", "192.168.1.5:8080", True),  # the server's own test page
+        ("HTTP://LOCALHOST:8888", "127.0.0.1:9000", True),
+        ("https://evil.example", "127.0.0.1:9000", False),
+        ("http://localhost.evil.example", "127.0.0.1:9000", False),
+        ("http://127.0.0.1.evil.example", "127.0.0.1:9000", False),
+        ("https://hub.example.org", "other.example.org", False),
+        ("null", "127.0.0.1:9000", False),  # a sandboxed frame or a file
+    ],
+)
+def test_the_default_origin_policy_accepts_this_host_and_this_machine(origin, host, allowed):
+    assert origin_is_local(origin, host) is allowed
+    data = request_with(Origin=origin, Host=host)
+    if allowed:
+        assert validate_request(parse_request(data), origins=LOCAL)[0] == RFC_KEY
+    else:
+        assert status_of(data, origins=LOCAL) == 403
+
+
+def test_the_default_origin_policy_lets_in_a_program_without_origin_and_says_how_to_open_up():
+    assert validate_request(parse_request(request_with(Origin=None)), origins=LOCAL)
+    with pytest.raises(HandshakeError) as refused:
+        validate_request(parse_request(request_with(Origin="https://evil.example")), origins=LOCAL)
+    assert refused.value.status == 403
+    assert "origins=[...]" in refused.value.message and "--origin" in refused.value.message
+    with pytest.raises(ValueError):
+        validate_request(parse_request(request_with()), origins="everyone")
 
 
 def test_subprotocol_chosen_from_the_servers_list_in_client_order():

@@ -26,8 +26,9 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Union
 
+from .handshake import LOCAL
 from .server import BUILTIN_HANDLERS, serve
 
 _UNITS = {
@@ -64,6 +65,15 @@ def parse_size(text: str) -> Optional[int]:
     return size
 
 
+def origins_option(values: Optional[List[str]]) -> Union[str, List[str], None]:
+    """``--origin`` as ``serve()`` takes it: none given is the local default, ``*`` any page."""
+    if not values:
+        return LOCAL
+    if "*" in values:
+        return None
+    return values
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m wslearn",
@@ -96,7 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="URL",
         dest="origins",
-        help="allow browsers from this Origin only (repeat for more); others get 403",
+        help="allow pages from this Origin only (repeat for more; '*' for every page); others "
+        "get 403. Default: pages of this server's host and of this machine",
     )
     run.add_argument(
         "--handler",
@@ -383,7 +394,7 @@ def _serve(args: argparse.Namespace) -> int:
             args.host,
             handler=args.handler,
             max_size=args.max_size,
-            origins=args.origins,
+            origins=origins_option(args.origins),
             log=log,
             handshake_timeout=args.handshake_timeout,
             close_timeout=args.close_timeout,

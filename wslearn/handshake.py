@@ -24,8 +24,10 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import ipaddress
 import os
-from typing import Iterable, Optional, Sequence, Tuple
+import urllib.parse
+from typing import Iterable, Optional, Sequence, Tuple, Union
 
 from .errors import HandshakeError, InvalidResponse
 from .http11 import Headers, Request, Response, http_response
@@ -33,6 +35,8 @@ from .http11 import Headers, Request, Response, http_response
 __all__ = [
     "GUID",
     "accept_key",
+    "LOCAL",
+    "origin_is_local",
     "validate_request",
     "accept_response",
     "reject_response",
@@ -66,10 +70,43 @@ def _single(headers: Headers, name: str) -> Optional[str]:
     return values[0] if values else None
 
 
+#: The default ``origins`` of the server: pages of its own host, and of this machine.
+LOCAL = "local"
+
+
+def origin_is_local(origin: str, host: str) -> bool:
+    """The default Origin policy: does the page come from this server's host, or this machine?
+
+    Browsers do not apply the same-origin policy to WebSockets: any page the learner has
+    open could connect to a server on 127.0.0.1 (cross-site WebSocket hijacking, §10.2).
+    The kernel cannot know its public address, so the policy reads the request alone.
+    It accepts an ``Origin`` whose host is the ``Host`` header's host (the server's own
+    test page; a page behind jupyter-server-proxy, where both are the Jupyter server's),
+    or a loopback host (``localhost``, ``127.0.0.0/8``, ``[::1]``: the notebook's page on
+    a laptop). It cannot tell two learners on one shared host apart: they share its origin.
+
+    >>> origin_is_local("http://localhost:8888", "127.0.0.1:9000")
+    True
+    >>> origin_is_local("https://evil.example", "127.0.0.1:9000")
+    False
+    """
+    origin_host = urllib.parse.urlsplit(origin).hostname
+    if origin_host is None:  # e.g. "null", from a sandboxed frame or a file
+        return False
+    if origin_host == urllib.parse.urlsplit("//" + host).hostname:
+        return True
+    if origin_host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(origin_host).is_loopback
+    except ValueError:  # a name, not an address
+        return False
+
+
 def validate_request(
     request: Request,
     *,
-    origins: Optional[Sequence[Optional[str]]] = None,
+    origins: Union[str, Sequence[Optional[str]], None] = None,
     subprotocols: Sequence[str] = (),
 ) -> Tuple[str, Optional[str]]:
     """Check a request against RFC 6455 §4.2.1; return ``(key, subprotocol)``.
@@ -85,8 +122,11 @@ def validate_request(
       ``Sec-WebSocket-Version: 13``;
     * 400 if ``Host`` is missing, ``Connection`` lacks the ``upgrade`` token, or
       ``Sec-WebSocket-Key`` is not the base64 encoding of exactly 16 bytes;
-    * 403 if ``origins`` is given and the ``Origin`` header is not in it (a browser
-      always sends Origin; put ``None`` in the list to allow clients that don't).
+    * 403 if ``origins`` is a list and the ``Origin`` header is not in it (a browser
+      always sends Origin; put ``None`` in the list to allow clients that don't), or if
+      ``origins`` is :data:`LOCAL` and the Origin is not local (:func:`origin_is_local`;
+      a request without Origin, from a program rather than a page, is let in).
+      ``None`` checks no Origin at all.
 
     ``subprotocol`` is the first protocol the client offers that is also in
     ``subprotocols`` (§4.2.2), or ``None``.
@@ -125,8 +165,18 @@ def validate_request(
         raise HandshakeError(
             400, f"Sec-WebSocket-Key decodes to {len(raw_key)} bytes; it must be 16 (RFC 6455 §4.1)"
         )
-    if origins is not None:
-        origin = _single(headers, "Origin")
+    origin = _single(headers, "Origin")
+    if isinstance(origins, str):
+        if origins != LOCAL:
+            raise ValueError(f"origins is a list of origins, {LOCAL!r} or None, not {origins!r}")
+        if origin is not None and not origin_is_local(origin, _single(headers, "Host") or ""):
+            raise HandshakeError(
+                403,
+                f"origin {origin!r} is neither this server's host nor this machine: refused, "
+                "as a page elsewhere must not reach this server (RFC 6455 §10.2). To let it in, "
+                "list it: serve(origins=[...]) or --origin URL",
+            )
+    elif origins is not None:
         allowed = {o.lower() if o is not None else None for o in origins}
         if (origin.lower() if origin is not None else None) not in allowed:
             raise HandshakeError(403, f"origin {origin!r} is not allowed to connect")

@@ -38,6 +38,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple, Un
 from .connection import DEFAULT_MAX_SIZE
 from .deadline import Deadline
 from .errors import ConnectionClosed
+from .handshake import LOCAL
 from .opcodes import CloseCode
 from .recording import ConnectionRecord, FrameRecord, Recorder
 from .server_connection import ConnectionSettings, Message, ServerConnection
@@ -119,7 +120,7 @@ class Server:
         *,
         handler: Union[str, Handler] = "echo",
         max_size: Optional[int] = DEFAULT_MAX_SIZE,
-        origins: Optional[Sequence[Optional[str]]] = None,
+        origins: Union[str, Sequence[Optional[str]], None] = LOCAL,
         subprotocols: Sequence[str] = (),
         handshake_timeout: float = 5.0,
         close_timeout: float = 3.0,
@@ -132,7 +133,7 @@ class Server:
         self.host = host
         self.port = port
         self.max_size = max_size
-        self.origins = list(origins) if origins is not None else None
+        self.origins = origins if origins is None or isinstance(origins, str) else list(origins)
         self.subprotocols = list(subprotocols)
         self.handshake_timeout = handshake_timeout
         self.close_timeout = close_timeout
@@ -402,8 +403,11 @@ def serve(port: int = 8080, host: str = "127.0.0.1", **options: Any) -> Server:
     Binds 127.0.0.1 (this machine only) unless you pass ``host``; ``port=0``
     picks a free port. Starting again on a port this process already serves
     stops the old server first. ``max_size`` limits one message (default
-    1 MiB; ``None`` for no limit); ``origins`` is an allow-list of ``Origin``
-    values (others get 403). ``log`` is called with one line per frame.
+    1 MiB; ``None`` for no limit). ``origins`` says which pages may connect
+    (others get 403): by default (``"local"``) pages of the server's own host and
+    of this machine, and programs that send no ``Origin``; a list of ``Origin``
+    values allows exactly those; ``None`` allows every page. ``log`` is called
+    with one line per frame.
     ``show_errors=False`` keeps handler tracebacks out of the output (they
     are still in ``server.errors``). The time limits (``handshake_timeout``,
     ``close_timeout``), ``subprotocols`` and the recording's bounds

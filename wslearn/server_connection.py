@@ -57,7 +57,7 @@ class ConnectionSettings:
     """The server's options that each of its connections follows (see :func:`wslearn.serve`)."""
 
     max_size: Optional[int]
-    origins: Optional[Sequence[Optional[str]]]
+    origins: Union[str, Sequence[Optional[str]], None]
     subprotocols: Sequence[str]
     handshake_timeout: float
     close_timeout: float
