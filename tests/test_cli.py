@@ -313,6 +313,24 @@ def test_by_default_a_page_of_another_site_gets_403_and_star_lets_every_page_in(
     assert server.interrupt() == 0
 
 
+def test_an_endless_message_of_empty_fragments_is_closed_with_1008(foreground):
+    # Empty fragments count nothing against --max-size; the server stops the message at
+    # MAX_EMPTY_FRAGMENTS of them (1000), long before the 5000 sent here.
+    server = foreground("--quiet")
+    sock = rc.handshake(server.port)
+    with sock:
+        data = rc.frame(0x2, b"", fin=False) + rc.frame(0x0, b"", fin=False) * 5000
+        try:
+            sock.sendall(data)
+        except OSError:
+            pass  # the server may close before taking it all: what it answered still counts
+        frames, closed = rc.read_frames(sock, seconds=10)
+    assert closed and [f.opcode for f in frames] == [wslearn.Opcode.CLOSE], frames
+    assert rc.close_code_of(frames[0]) == 1008
+    assert b"more than 1000 empty fragments" in frames[0].payload
+    assert server.interrupt() == 0
+
+
 def test_port_used_by_another_program_exits_1_with_a_clear_message():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as other:
         other.bind(("127.0.0.1", 0))

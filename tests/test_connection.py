@@ -1,6 +1,8 @@
 """Connection: messages, control frames, limits and the closing handshake (RFC 6455 §5–§7)."""
 
+import os
 import struct
+import tracemalloc
 
 import pytest
 
@@ -23,7 +25,7 @@ from wslearn import (
     mask,
     parse_frame_header,
 )
-from wslearn.connection import DEFAULT_MAX_SIZE
+from wslearn.connection import DEFAULT_MAX_SIZE, MAX_EMPTY_FRAGMENTS
 
 KEY = bytes.fromhex("37 fa 21 3d")
 
@@ -773,3 +775,56 @@ def test_the_old_close_helpers_are_gone():
     for name in ("close_payload", "parse_close_payload"):
         assert not hasattr(wslearn, name) and name not in wslearn.__all__
         assert not hasattr(wslearn.connection, name)
+
+
+# ---------------------------------------------------------------- what a message may cost
+
+
+def test_a_message_may_hold_up_to_the_limit_of_empty_fragments():
+    fragments = [client_frame(Opcode.BINARY, b"", fin=False)]
+    fragments += [client_frame(Opcode.CONT, b"", fin=False)] * (MAX_EMPTY_FRAGMENTS - 1)
+    server = Connection("server")
+    assert server.receive_data(b"".join(fragments) + client_frame(Opcode.CONT, b"end")) == [
+        Binary(b"end")
+    ]
+
+
+def test_an_endless_message_of_empty_fragments_is_closed_with_1008():
+    # Empty fragments add nothing to the message's size: without a bound, a peer could
+    # keep one message going forever. One past the limit fails the connection.
+    data = client_frame(Opcode.TEXT, b"", fin=False) + client_frame(Opcode.CONT, b"", fin=False) * (
+        MAX_EMPTY_FRAGMENTS
+    )
+    event = fails_with(data, 1008)
+    assert f"more than {MAX_EMPTY_FRAGMENTS} empty fragments" in event.reason
+
+
+def test_a_message_of_one_byte_fragments_is_assembled_without_an_object_per_fragment():
+    # 65536 fragments of 1 byte: a list of 65536 bytes objects would take about 2.7 MB;
+    # one growing buffer takes about the message's 64 KiB.
+    payload = os.urandom(65536)
+    data = client_frame(Opcode.BINARY, payload[:1], fin=False) + b"".join(
+        client_frame(Opcode.CONT, payload[i : i + 1], fin=i == len(payload) - 1)
+        for i in range(1, len(payload))
+    )
+    server = Connection("server", max_size=65536)
+    chunks = [data[i : i + 4096] for i in range(0, len(data), 4096)]
+    server.receive_data(chunks[0])
+    tracemalloc.start()
+    try:
+        for chunk in chunks[1:-1]:
+            assert server.receive_data(chunk) == []
+        held = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert held < 512 * 1024, f"{held} bytes held for a 64 KiB message in fragments"
+    assert server.receive_data(chunks[-1]) == [Binary(payload)]
+
+
+def test_a_text_message_in_one_byte_fragments_decodes_across_the_cuts():
+    text = "héllo, 你好, 👋" * 50
+    raw = text.encode("utf-8")
+    data = client_frame(Opcode.TEXT, raw[:1], fin=False) + b"".join(
+        client_frame(Opcode.CONT, raw[i : i + 1], fin=i == len(raw) - 1) for i in range(1, len(raw))
+    )
+    assert Connection("server").receive_data(data) == [Text(text)]

@@ -32,6 +32,7 @@ from __future__ import annotations
 import codecs
 import dataclasses
 import enum
+import io
 import os
 from typing import Callable, List, Optional, Union
 
@@ -57,6 +58,9 @@ __all__ = [
 
 #: 1 MiB: enough for any lesson, small enough that one peer can't exhaust memory.
 DEFAULT_MAX_SIZE = 2**20
+
+#: Empty fragments one message may hold: they count nothing against ``max_size``.
+MAX_EMPTY_FRAGMENTS = 1000
 
 
 class State(enum.Enum):
@@ -151,10 +155,11 @@ class Connection:
         self._outgoing: List[bytes] = []  # the one queue of bytes to send, in order
         # The message being assembled from fragments (§5.4).
         self._opcode: Optional[Opcode] = None
-        self._parts: List[bytes] = []
+        self._data = bytearray()  # a binary message's fragments so far
+        self._text = io.StringIO()  # a text message's fragments so far, decoded
         self._size = 0
+        self._empty_fragments = 0
         self._decoder: Optional[codecs.IncrementalDecoder] = None
-        self._text_parts: List[str] = []
         # Outgoing fragmentation: are we in the middle of a message we send?
         self._sending_fragmented = False
 
@@ -242,33 +247,56 @@ class Connection:
                     f"new {frame.opcode.name} message started before the previous message's "
                     "final fragment (RFC 6455 §5.4)"
                 )
+            if frame.fin:  # a whole message in one frame, the usual case: no assembly
+                events.append(self._message(frame.opcode, frame.payload))
+                return
             self._opcode = frame.opcode
             if frame.opcode is Opcode.TEXT:
                 self._decoder = codecs.getincrementaldecoder("utf-8")()
         payload = frame.payload
+        if not payload and not frame.fin:
+            # Empty fragments cost nothing against max_size, so a message made of them
+            # could go on forever: it may hold only so many.
+            self._empty_fragments += 1
+            if self._empty_fragments > MAX_EMPTY_FRAGMENTS:
+                raise ProtocolError(
+                    f"more than {MAX_EMPTY_FRAGMENTS} empty fragments in one message: "
+                    "a message must come to an end",
+                    code=CloseCode.POLICY_VIOLATION,
+                )
         self._size += len(payload)
+        # The pieces go into one growing buffer, not one object per fragment: a message of
+        # a million 1-byte fragments costs a million bytes, not a million objects.
         if self._decoder is not None:
             try:
                 # The decoder keeps an incomplete character for the next fragment
                 # and raises at the first byte that can never become valid UTF-8.
-                self._text_parts.append(self._decoder.decode(payload, final=frame.fin))
+                self._text.write(self._decoder.decode(payload, final=frame.fin))
             except UnicodeDecodeError as error:
-                raise ProtocolError(
-                    f"text message is not valid UTF-8 ({error.reason}) (RFC 6455 §8.1)",
-                    code=1007,
-                ) from None
+                raise _not_utf8(error) from None
         else:
-            self._parts.append(payload)
+            self._data += payload
         if frame.fin:
             if self._decoder is not None:
-                events.append(Text("".join(self._text_parts)))
+                events.append(Text(self._text.getvalue()))
             else:
-                events.append(Binary(b"".join(self._parts)))
+                events.append(Binary(bytes(self._data)))
             self._opcode = None
             self._decoder = None
-            self._parts = []
-            self._text_parts = []
+            self._data = bytearray()
+            self._text = io.StringIO()
             self._size = 0
+            self._empty_fragments = 0
+
+    @staticmethod
+    def _message(opcode: Opcode, payload: bytes) -> Event:
+        """The event for a message that came whole, in one frame."""
+        if opcode is Opcode.TEXT:
+            try:
+                return Text(payload.decode("utf-8"))
+            except UnicodeDecodeError as error:
+                raise _not_utf8(error) from None
+        return Binary(payload)
 
     def _fail(self, error: ProtocolError, events: List[Event]) -> None:
         """_Fail the WebSocket Connection_ (§7.1.7): send Close with the error's code, stop."""
@@ -363,3 +391,10 @@ class Connection:
             code = CloseCode.NO_STATUS_RCVD  # reported as 1005, sent as an empty payload
         self._send(Frame(Opcode.CLOSE, Close(code, reason).serialize()))
         self.state = State.CLOSING
+
+
+def _not_utf8(error: UnicodeDecodeError) -> ProtocolError:
+    return ProtocolError(
+        f"text message is not valid UTF-8 ({error.reason}) (RFC 6455 §8.1)",
+        code=CloseCode.INVALID_DATA,
+    )
