@@ -300,3 +300,32 @@ def test_threads_recording_at_once_lose_no_count() -> None:
     assert len(recorder.connections()) == 20
     assert recorder.dropped_connections == total_connections - 20
     assert recorder.version == total_frames + total_connections
+
+
+def test_a_huge_request_head_is_kept_only_up_to_its_cap_and_the_rest_counted() -> None:
+    from wslearn.http11 import Headers
+    from wslearn.recording import MAX_REQUEST_KEPT
+
+    headers = Headers([("Host", "127.0.0.1")] + [(f"X-H{i}", "v" * 8000) for i in range(120)])
+    raw = b"GET / HTTP/1.1\r\n" + b"".join(
+        f"{name}: {value}\r\n".encode() for name, value in headers
+    )
+    record = ConnectionRecord(id=1, peer="x", opened=0.0)
+    record.keep_request(raw, headers, "/" + "t" * 20000)
+    assert len(raw) > 900_000
+    assert record.request_raw == raw[:MAX_REQUEST_KEPT]
+    assert record.request_dropped == len(raw) - MAX_REQUEST_KEPT
+    kept = sum(len(n) + len(v) + 4 for n, v in record.request_headers)
+    assert 0 < kept <= MAX_REQUEST_KEPT and record.request_headers.get("Host") == "127.0.0.1"
+    assert len(record.target) == MAX_REQUEST_KEPT
+
+
+def test_a_browser_sized_head_is_kept_whole() -> None:
+    from wslearn.http11 import Headers
+
+    headers = Headers([("Host", "127.0.0.1"), ("Upgrade", "websocket")])
+    raw = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n\r\n"
+    record = ConnectionRecord(id=1, peer="x", opened=0.0)
+    record.keep_request(raw, headers, "/")
+    assert (record.request_raw, record.request_dropped, record.target) == (raw, 0, "/")
+    assert list(record.request_headers) == list(headers)

@@ -414,3 +414,20 @@ def test_connection_records_keep_each_error_text(server):
     assert "unmasked frame from a client" in first.error
     assert "opcode 0x3 is reserved" in second.error
     assert (first.status, second.status) == (101, 101)
+
+
+def test_plain_gets_with_megabyte_heads_leave_small_records() -> None:
+    # 20 requests for the test page, each with a head of about 1 MB (128 header lines of
+    # 7.9 KB, the most the server reads): each record keeps at most MAX_REQUEST_KEPT bytes.
+    from wslearn.recording import MAX_REQUEST_KEPT
+
+    with wslearn.serve(port=0, log=None) as server:
+        for _ in range(20):
+            data = rc.request(upgrade=False, headers=[(f"X-H{i}", "v" * 7900) for i in range(120)])
+            status, _h, _b = rc.exchange_http(server.port, data)
+            assert status == 200
+        records = server.recorder.connections()
+        assert len(records) == 20
+        for record in records:
+            assert len(record.request_raw) == MAX_REQUEST_KEPT and record.request_dropped > 900_000
+            assert sum(len(n) + len(v) + 4 for n, v in record.request_headers) <= MAX_REQUEST_KEPT

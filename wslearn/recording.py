@@ -35,6 +35,10 @@ from .opcodes import Opcode
 __all__ = ["FrameRecord", "ConnectionRecord", "Recorder"]
 
 
+#: At most this many bytes of a request head are kept in a connection's record.
+MAX_REQUEST_KEPT = 8192
+
+
 @dataclasses.dataclass
 class ConnectionRecord:
     """One TCP connection: who, the (redacted) handshake, how bytes arrived, how it ended."""
@@ -45,6 +49,8 @@ class ConnectionRecord:
     request_raw: bytes = b""
     request_headers: Headers = dataclasses.field(default_factory=Headers)
     target: str = ""
+    #: Bytes of the request head not kept (see :meth:`keep_request`).
+    request_dropped: int = 0
     status: Optional[int] = None  #: 101 if upgraded, else the HTTP status sent
     via_proxy: bool = False
     proxy_evidence: List[str] = dataclasses.field(default_factory=list)
@@ -59,6 +65,25 @@ class ConnectionRecord:
     @property
     def user_agent(self) -> str:
         return self.request_headers.get("User-Agent", "") or ""
+
+    def keep_request(self, raw: bytes, headers: Headers, target: str) -> None:
+        """Keep a (redacted) request head, at most :data:`MAX_REQUEST_KEPT` bytes of it.
+
+        A browser's head is about 500 bytes; a peer may send a megabyte, and the recorder
+        keeps up to ``max_connections`` records. The head is cut, and its headers kept
+        while they fit, so a record's size is bounded whatever the peer sends; what was
+        left out is counted in :attr:`request_dropped`.
+        """
+        self.request_raw = raw[:MAX_REQUEST_KEPT]
+        self.request_dropped = len(raw) - len(self.request_raw)
+        kept, size = [], 0
+        for name, value in headers:
+            size += len(name) + len(value) + 4  # "name: value\r\n"
+            if size > MAX_REQUEST_KEPT:
+                break
+            kept.append((name, value))
+        self.request_headers = Headers(kept)
+        self.target = target[:MAX_REQUEST_KEPT]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -246,7 +246,7 @@ class ServerConnection:
             except HandshakeError as error:
                 self._refuse(error)
                 return None
-        record.request_raw, record.request_headers, record.target = redact_request(request)
+        record.keep_request(*redact_request(request))
         record.proxy_evidence = proxy_evidence(request)
         record.via_proxy = bool(record.proxy_evidence)
         if "Upgrade" not in request.headers:
