@@ -24,11 +24,11 @@ def test_a_lazy_name_comes_from_its_module_and_is_not_stored() -> None:
 def test_the_package_namespace_does_not_grow_when_a_lazy_name_is_used() -> None:
     # The grader compares the package's namespace before and after each check: a lazy name
     # that stored itself would look like a learner's change.
+    # (Importing a submodule sets it as an attribute of its package: that is Python's doing.)
     code = (
-        "import wslearn; before = set(vars(wslearn)); wslearn.serve; wslearn.frames_table; "
-        "added = set(vars(wslearn)) - before; "
-        "print(sorted(n for n in added if not n in ('server', 'server_connection', 'views', "
-        "'recording', 'redaction', 'static_files', 'deadline', 'course_data')))"
+        "import types, wslearn; before = set(vars(wslearn)); wslearn.serve; wslearn.frames_table; "
+        "print(sorted(n for n in set(vars(wslearn)) - before "
+        "if not isinstance(getattr(wslearn, n), types.ModuleType)))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
