@@ -392,7 +392,7 @@ def {guard}():
         if "wslearn" in user and user["wslearn"] is not modules["wslearn"]:
             user["wslearn"] = modules["wslearn"]
             changed.append("the notebook's name wslearn")
-        _print("{nonce}", grade_id, "restored:", ", ".join(changed) if changed else "-")
+        _print("{nonce}", grade_id, "restored:", ", ".join(changed) if changed else "-", flush=True)
 
     return restore
 
