@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
 # The run fails, naming them, if processes the tests started are still alive when it ends.
-pytest_plugins = ["helpers.leftovers"]
+pytest_plugins = ["helpers.leftovers", "helpers.foreground"]
 
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -17,8 +17,9 @@ import pytest
 from helpers import rawclient as rc
 
 import wslearn
+from wslearn.outbox import linger_close
 from wslearn.recording import ConnectionRecord, FrameRecord
-from wslearn.server_connection import ConnectionSettings, ServerConnection, linger_close
+from wslearn.server_connection import ConnectionSettings, ServerConnection
 
 pytestmark = pytest.mark.timeout(30)
 

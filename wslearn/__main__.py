@@ -20,58 +20,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
-import signal
 import subprocess
 import sys
-import threading
 from pathlib import Path
-from typing import List, Optional, Union
+from typing import List, Optional
 
-from .handshake import LOCAL
-from .server import BUILTIN_HANDLERS, serve
+from .serve_command import add_serve_command, parse_size, run_serve
 
-_UNITS = {
-    "": 1,
-    "b": 1,
-    "k": 1000,
-    "kb": 1000,
-    "kib": 1024,
-    "m": 10**6,
-    "mb": 10**6,
-    "mib": 2**20,
-    "g": 10**9,
-    "gb": 10**9,
-    "gib": 2**30,
-}
-
-
-def parse_size(text: str) -> Optional[int]:
-    """Parse ``16MiB``, ``1000000``, ``64 KiB`` or ``none`` (no limit) into bytes.
-
-    ``0`` is refused: as a limit it would refuse every message, and it must never be
-    taken to mean "no limit" (a peer could then announce 2**63 - 1 bytes).
-    """
-    if text.strip().lower() in ("none", "unlimited"):
-        return None
-    match = re.fullmatch(r"\s*(\d+)\s*([a-zA-Z]*)\s*", text)
-    if not match or match.group(2).lower() not in _UNITS:
-        raise argparse.ArgumentTypeError(f"not a size: {text!r} (try 1048576, 64KiB or 16MiB)")
-    size = int(match.group(1)) * _UNITS[match.group(2).lower()]
-    if size == 0:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} would refuse every message; give a size such as 1MiB, or 'none' for no limit"
-        )
-    return size
-
-
-def origins_option(values: Optional[List[str]]) -> Union[str, List[str], None]:
-    """``--origin`` as ``serve()`` takes it: none given is the local default, ``*`` any page."""
-    if not values:
-        return LOCAL
-    if "*" in values:
-        return None
-    return values
+__all__ = ["build_parser", "course_folder", "lab_command", "main", "parse_size"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -81,58 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
-    run = commands.add_parser(
-        "serve",
-        help="run the WebSocket server in the foreground (Ctrl-C stops it)",
-        description="Run the wslearn WebSocket server: it echoes (or broadcasts) every "
-        "message, serves a test page at /, and prints one line per frame.",
-    )
-    run.add_argument(
-        "--host",
-        default="127.0.0.1",
-        help="address to listen on (default 127.0.0.1: this machine only)",
-    )
-    run.add_argument("--port", type=int, default=8080, help="TCP port (default 8080; 0: any free)")
-    run.add_argument(
-        "--max-size",
-        type=parse_size,
-        default=2**20,
-        metavar="SIZE",
-        help="largest message accepted, e.g. 1MiB (default) or 16MiB; 'none' for "
-        "no limit. Bigger messages are refused with close code 1009",
-    )
-    run.add_argument(
-        "--origin",
-        action="append",
-        metavar="URL",
-        dest="origins",
-        help="allow pages from this Origin only (repeat for more; '*' for every page); others "
-        "get 403. Default: pages of this server's host and of this machine",
-    )
-    run.add_argument(
-        "--handler",
-        choices=list(BUILTIN_HANDLERS),
-        default="echo",
-        help="; ".join(  # each built-in handler with its docstring
-            f"{name}: {(function.__doc__ or '').rstrip('.')}"
-            for name, function in BUILTIN_HANDLERS.items()
-        ),
-    )
-    run.add_argument("--quiet", action="store_true", help="don't print a line per frame")
-    run.add_argument(
-        "--handshake-timeout",
-        type=float,
-        default=5.0,
-        metavar="SECONDS",
-        help="drop a client whose opening handshake takes longer (default 5)",
-    )
-    run.add_argument(
-        "--close-timeout",
-        type=float,
-        default=3.0,
-        metavar="SECONDS",
-        help="stop waiting for a peer's Close frame after this long (default 3)",
-    )
+    add_serve_command(commands)
     student = commands.add_parser(
         "student",
         help="generate the student copies of the notebooks (solutions replaced by stubs)",
@@ -334,7 +239,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return _student(args)
     if args.command == "grade":
         return _grade(args)
-    return _serve(args)
+    return run_serve(args)
 
 
 def _grade(args: argparse.Namespace) -> int:
@@ -383,41 +288,6 @@ def _student(args: argparse.Namespace) -> int:
             print(f"out of date: {path} (run: python -m wslearn student)", file=sys.stderr)
         return 1 if changed else 0
     print(f"wrote {len(changed)} changed student notebook(s) to {args.out}/")
-    return 0
-
-
-def _serve(args: argparse.Namespace) -> int:
-    log = None if args.quiet else (lambda line: print(line, flush=True))
-    try:
-        server = serve(
-            args.port,
-            args.host,
-            handler=args.handler,
-            max_size=args.max_size,
-            origins=origins_option(args.origins),
-            log=log,
-            handshake_timeout=args.handshake_timeout,
-            close_timeout=args.close_timeout,
-        )
-    except OSError as error:
-        print(
-            f"wslearn: cannot listen on {args.host}:{args.port}: {error.strerror or error}",
-            file=sys.stderr,
-        )
-        return 1
-    print(
-        f"wslearn {args.handler} server on {server.url}  (test page: {server.http_url})", flush=True
-    )
-    print("Press Ctrl-C to stop.", flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
-    print("stopping: closing every connection with 1001 (going away)", flush=True)
-    server.stop()
     return 0
 
 

@@ -38,13 +38,14 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple, Un
 from .connection import DEFAULT_MAX_SIZE
 from .deadline import Deadline
 from .errors import ConnectionClosed
+from .frame_log import FrameLog
+from .handlers import BUILTIN_HANDLERS, Handler, find_handler
 from .handshake import LOCAL
 from .opcodes import CloseCode
 from .recording import ConnectionRecord, FrameRecord, Recorder
 from .server_connection import ConnectionSettings, Message, ServerConnection
-from .spare_descriptor import SpareDescriptor
+from .spare_descriptor import SpareDescriptor, send_busy
 from .static_files import static_file
-from .views.line import format_frame
 
 __all__ = [
     "BUILTIN_HANDLERS",
@@ -54,26 +55,6 @@ __all__ = [
     "running_servers",
     "static_file",
 ]
-
-Handler = Callable[[ServerConnection, Message], Any]
-
-
-def echo(connection: ServerConnection, message: Message) -> None:
-    """Send each message back to its sender."""
-    connection.send(message)
-
-
-def broadcast(connection: ServerConnection, message: Message) -> None:
-    """Send each message to every open connection (a tiny chat)."""
-    for other in connection.server.connections:
-        try:
-            other.send(message)
-        except (OSError, ConnectionClosed):
-            pass  # that one is closing; the others still get the message
-
-
-#: The handlers known by name, for ``serve(handler="echo")`` and ``--handler echo``.
-BUILTIN_HANDLERS: Dict[str, Handler] = {"echo": echo, "broadcast": broadcast}
 
 # Servers started by this process, by (host, port): re-running a cell replaces the old one.
 _servers: Dict[Tuple[str, int], "Server"] = {}
@@ -94,18 +75,6 @@ def _stop_all() -> None:
 atexit.register(_stop_all)
 
 
-def _find_handler(handler: Union[str, Handler]) -> Tuple[str, Handler]:
-    """The name and the function of ``handler``: a name of BUILTIN_HANDLERS or a callable."""
-    names = ", ".join(repr(name) for name in BUILTIN_HANDLERS)
-    if isinstance(handler, str):
-        if handler not in BUILTIN_HANDLERS:
-            raise ValueError(f"handler is {names} or a function(connection, message)")
-        return handler, BUILTIN_HANDLERS[handler]
-    if callable(handler):
-        return getattr(handler, "__name__", "custom"), handler
-    raise TypeError(f"handler must be {names} or a callable")
-
-
 class Server:
     """A running WebSocket server; made by :func:`serve`.
 
@@ -124,12 +93,17 @@ class Server:
         subprotocols: Sequence[str] = (),
         handshake_timeout: float = 5.0,
         close_timeout: float = 3.0,
+        ping_interval: Optional[float] = 20.0,
+        ping_timeout: Optional[float] = 20.0,
+        write_limit: int = 2**16,
+        write_timeout: float = 10.0,
+        max_connections: Optional[int] = None,
         max_frames: int = 10_000,
         preview_bytes: int = 256,
         log: Optional[Callable[[str], None]] = None,
         show_errors: bool = True,
     ) -> None:
-        self.handler_name, self._handler = _find_handler(handler)
+        self.handler_name, self._handler = find_handler(handler)
         self.host = host
         self.port = port
         self.max_size = max_size
@@ -137,8 +111,15 @@ class Server:
         self.subprotocols = list(subprotocols)
         self.handshake_timeout = handshake_timeout
         self.close_timeout = close_timeout
+        self.ping_interval = ping_interval
+        self.ping_timeout = ping_timeout
+        self.write_limit = write_limit
+        self.write_timeout = write_timeout
+        self.max_connections = max_connections
         self.recorder = Recorder(max_frames=max_frames, preview_bytes=preview_bytes)
         self.log = log
+        # One line per frame, within a budget that follows the traffic (see FrameLog).
+        self._frame_log = FrameLog(log) if log is not None else None
         self.show_errors = show_errors
         #: ``(connection id, exception, traceback text)`` for each handler that raised.
         self.errors: List[Tuple[int, BaseException, str]] = []
@@ -231,6 +212,8 @@ class Server:
                 pass
         for thread in self._thread_list():
             thread.join(timeout=5)
+        if self._frame_log is not None:
+            self._frame_log.flush()  # the frames left out since the last line, if any
         for sock in (self._wake_r, self._wake_w):
             sock.close()
         with _servers_lock:
@@ -296,6 +279,9 @@ class Server:
                         else:
                             time.sleep(0.05)  # don't spin
                         continue
+                    if self._full():
+                        send_busy(sock)  # the client reads 503, and may come back later
+                        continue
                     sock.setblocking(True)
                     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                     thread = threading.Thread(
@@ -318,6 +304,11 @@ class Server:
             spare.close()
             selector.close()
             self._listener.close()
+
+    def _full(self) -> bool:
+        """True if ``max_connections`` sockets (open or in their handshake) are in use."""
+        with self._lock:
+            return self.max_connections is not None and len(self._sockets) >= self.max_connections
 
     def _run_connection(self, sock: socket.socket, address: Any) -> None:
         """One connection's thread: it lives its life, the server keeps the books."""
@@ -352,6 +343,10 @@ class Server:
             handshake_timeout=self.handshake_timeout,
             close_timeout=self.close_timeout,
             preview_bytes=self.recorder.preview_bytes,
+            write_limit=self.write_limit,
+            write_timeout=self.write_timeout,
+            ping_interval=self.ping_interval,
+            ping_timeout=self.ping_timeout,
         )
 
     def _add_connection(self, conn: ServerConnection) -> bool:
@@ -366,8 +361,8 @@ class Server:
 
     def _record_frame(self, record: FrameRecord) -> None:
         self.recorder.add_frame(record)
-        if self.log is not None:
-            self.log(format_frame(record))
+        if self._frame_log is not None:
+            self._frame_log(record)
 
     def _dispatch(self, conn: ServerConnection, message: Message) -> None:
         """Call the handler with one whole message; its own errors close that connection."""
@@ -409,9 +404,17 @@ def serve(port: int = 8080, host: str = "127.0.0.1", **options: Any) -> Server:
     values allows exactly those; ``None`` allows every page. ``log`` is called
     with one line per frame.
     ``show_errors=False`` keeps handler tracebacks out of the output (they
-    are still in ``server.errors``). The time limits (``handshake_timeout``,
-    ``close_timeout``), ``subprotocols`` and the recording's bounds
-    (``max_frames``, ``preview_bytes``) are :class:`Server`'s, like every option.
+    are still in ``server.errors``).
+
+    Limits that protect the server from its peers (websockets' defaults): a quiet
+    peer gets a Ping after ``ping_interval`` seconds (20; ``None``: never) and is
+    closed if its Pong takes over ``ping_timeout`` (20; ``None``: never closed); a
+    send waits while the peer has more than ``write_limit`` bytes (64 KiB) unread,
+    and a peer that reads nothing for ``write_timeout`` seconds (10) is closed with
+    1008; ``max_connections`` (``None``: no cap) turns further clients away with 503.
+    The other time limits (``handshake_timeout``, ``close_timeout``),
+    ``subprotocols`` and the recording's bounds (``max_frames``, ``preview_bytes``)
+    are :class:`Server`'s, like every option.
     """
     server = Server(host, port, **options)
     if port:

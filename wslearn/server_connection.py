@@ -9,13 +9,18 @@ thread runs :meth:`ServerConnection.run`, the connection's whole life:
    with the test page (:mod:`wslearn.static_files`);
 2. **the read loop**: ``recv()`` whatever size arrives, feed it to the sans-I/O
    :class:`~wslearn.connection.Connection`, send the replies it queued (Pongs, the Close
-   reply), and hand each whole message to the server's handler;
+   reply), and hand each whole message to the server's handler; while the peer is quiet,
+   Ping it now and then (:mod:`wslearn.keepalive`) and give up on a peer that no longer
+   answers;
 3. **the close** (§7.1.1): once we sent a Close frame, the peer's must come back within
    ``close_timeout`` seconds (a timer cuts the socket otherwise); then the server closes
    TCP first, half-closing and draining so the peer reads our last bytes.
 
-Every write goes out whole with ``sendall()`` under the connection's lock, so a handler
-thread and the read loop sending at once never interleave their bytes.
+Every byte leaves through the connection's :class:`~wslearn.outbox.Outbox`, under the
+connection's lock, so a handler thread and the read loop sending at once never interleave
+their bytes, and no thread ever waits on the socket while holding that lock: a peer that
+does not read costs only its own connection (closed with 1008 once it is ``write_limit``
+bytes behind for ``write_timeout`` seconds).
 
 A connection knows nothing of the server's other connections. What it needs comes at
 construction: its :class:`ConnectionSettings`, where its frame records go, what to call
@@ -28,15 +33,17 @@ import dataclasses
 import socket
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable, List, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, List, Optional, Sequence, Tuple, Union
 
-from .connection import Binary, Connection, Failed, State, Text
+from .connection import Binary, Connection, Failed, Pong, State, Text
 from .deadline import Deadline
-from .errors import HandshakeError
+from .errors import ConnectionClosed, HandshakeError
 from .frames import Frame
 from .handshake import accept_response, reject_response, validate_request
 from .http11 import parse_request
+from .keepalive import PING_PAYLOAD, Keepalive
 from .opcodes import CloseCode
+from .outbox import Outbox, linger_close, wait_until_ready
 from .recording import ConnectionRecord, FrameRecord
 from .redaction import proxy_evidence, redact_request
 from .static_files import page_response
@@ -44,7 +51,7 @@ from .static_files import page_response
 if TYPE_CHECKING:
     from .server import Server
 
-__all__ = ["ConnectionSettings", "FrameRecording", "ServerConnection", "linger_close"]
+__all__ = ["ConnectionSettings", "FrameRecording", "ServerConnection"]
 
 Message = Union[str, bytes]
 
@@ -62,6 +69,14 @@ class ConnectionSettings:
     handshake_timeout: float
     close_timeout: float
     preview_bytes: int
+    #: A sender waits while more than this many bytes are unsent to the peer...
+    write_limit: int = 2**16
+    #: ...for this many seconds at most; a peer that reads nothing this long is closed.
+    write_timeout: float = 10.0
+    #: Ping a quiet peer after this many seconds (None: never)...
+    ping_interval: Optional[float] = 20.0
+    #: ...and close it if the Pong takes longer than this (None: never close).
+    ping_timeout: Optional[float] = 20.0
 
 
 class FrameRecording:
@@ -130,7 +145,10 @@ class ServerConnection:
         self._on_open = on_open
         self._on_close = on_close
         self._lock = threading.Lock()
+        self._outbox = Outbox(sock, self._lock, write_timeout=settings.write_timeout)
         self._close_timer: Optional[threading.Timer] = None
+        #: The close code and reason, if the server gave up on the peer (see _abandon).
+        self._abandoned: Optional[Tuple[int, str]] = None
         self.protocol = Connection(
             "server",
             max_size=settings.max_size,
@@ -153,20 +171,37 @@ class ServerConnection:
 
     # ------------------------------------------------------------------ sending
 
-    def send(self, message: Message) -> None:
-        """Send a text (``str``) or binary (``bytes``) message as one frame."""
+    def send(self, message: Message, *, timeout: Optional[float] = None) -> None:
+        """Send a text (``str``) or binary (``bytes``) message as one frame.
+
+        It never waits on the socket. If the peer is already more than ``write_limit``
+        bytes behind, it waits for the peer to read, ``timeout`` seconds at most (default
+        ``write_timeout``); a peer that has not caught up by then is closed with 1008 and
+        :class:`~wslearn.errors.ConnectionClosed` is raised. ``timeout=0`` never waits:
+        the broadcast handler sends so, and a slow reader cannot hold up the others.
+        """
+        wait = self.settings.write_timeout if timeout is None else timeout
         with self._lock:
-            if isinstance(message, str):
-                self.protocol.send_text(message)
-            else:
-                self.protocol.send_binary(message)
-            self._sendall(self.protocol.data_to_send())
+            if self._outbox.wait_for_room(self.settings.write_limit, wait):
+                if self._outbox.closed:
+                    raise ConnectionClosed(f"connection #{self.id} is closed")
+                if isinstance(message, str):
+                    self.protocol.send_text(message)
+                else:
+                    self.protocol.send_binary(message)
+                self._outbox.put(self.protocol.data_to_send())
+                return
+            behind = self._outbox.backlog
+        self._abandon(CloseCode.POLICY_VIOLATION, f"peer too slow: {behind} bytes unread")
+        raise ConnectionClosed(
+            f"connection #{self.id} closed: its peer left {behind} bytes unread for {wait:g} s"
+        )
 
     def ping(self, data: bytes = b"") -> None:
         """Send a Ping; the peer's Pong will show up in the recording."""
         with self._lock:
             self.protocol.send_ping(data)
-            self._sendall(self.protocol.data_to_send())
+            self._outbox.put(self.protocol.data_to_send())
 
     def close(self, code: int = CloseCode.NORMAL_CLOSURE, reason: str = "") -> None:
         """Start the closing handshake; the connection's thread waits for the peer's Close."""
@@ -174,16 +209,29 @@ class ServerConnection:
             if self.protocol.state is not State.OPEN:
                 return
             self.protocol.close(code, reason)
-            self._sendall(self.protocol.data_to_send())
+            self._outbox.put(self.protocol.data_to_send())
         # §7.1.1: wait for the peer's Close, but not forever.
         timer = threading.Timer(self.settings.close_timeout, self._close_timed_out)
         timer.daemon = True
         self._close_timer = timer
         timer.start()
 
-    def _sendall(self, data: bytes) -> None:
-        if data:
-            self._sock.sendall(data)
+    def _abandon(self, code: int, reason: str) -> None:
+        """Give up on a peer that does not read or answer: a last Close if it fits, then cut.
+
+        Such a peer would not read a closing handshake either, so none is waited for.
+        """
+        with self._lock:
+            if self._abandoned is None:
+                self._abandoned = (code, reason)
+            if self.protocol.state is State.OPEN:
+                self.protocol.close(code, reason)
+                self._outbox.put(self.protocol.data_to_send())  # written now, or never
+            self._outbox.close()
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)  # wakes the connection's thread
+        except OSError:
+            pass
 
     def _close_timed_out(self) -> None:
         if self.protocol.state is not State.CLOSED:
@@ -211,13 +259,28 @@ class ServerConnection:
                 if self._close_timer is not None:
                     self._close_timer.cancel()
                     self._close_timer = None  # the timer holds a method of ours: let both go
-                self.record.close_code = self.protocol.close_code
-                self.record.close_reason = self.protocol.close_reason
-                # §7.1.1: the server closes TCP first. Half-close and read what is still
-                # in flight, so the peer sees FIN after our Close frame, not a reset.
-                linger_close(self._sock, min(1.0, self.settings.close_timeout))
+                self._record_end()
+                # §7.1.1: the server closes TCP first: our last bytes out, then half-close
+                # and read what is still in flight, so the peer sees FIN after our Close
+                # frame, not a reset.
+                linger = min(1.0, self.settings.close_timeout)
+                with self._lock:
+                    self._outbox.flush(linger)
+                linger_close(self._sock, linger)
+                with self._lock:
+                    self._outbox.close()
             self.record.closed = time.time()
             self._sock.close()
+
+    def _record_end(self) -> None:
+        if self._abandoned is None and self._outbox.stuck is not None:
+            self._abandoned = (CloseCode.POLICY_VIOLATION, self._outbox.stuck)
+        if self._abandoned is not None:
+            self.record.close_code, self.record.close_reason = self._abandoned
+            self.record.error = self._abandoned[1]
+        else:
+            self.record.close_code = self.protocol.close_code
+            self.record.close_reason = self.protocol.close_reason
 
     def _handshake(self) -> Optional[bytes]:
         """Read and answer the opening handshake; return leftover bytes, or None if refused."""
@@ -262,7 +325,7 @@ class ServerConnection:
             return None
         sock.sendall(accept_response(key, subprotocol))
         record.status = 101
-        sock.settimeout(None)
+        sock.setblocking(False)  # from now on, bytes leave through the Outbox
         return buffer[len(request.raw) :]
 
     def _refuse(self, error: HandshakeError) -> None:
@@ -276,36 +339,84 @@ class ServerConnection:
 
     def _read_loop(self, data: bytes, serving: bool) -> None:
         """Feed what arrives to the protocol until the connection is closed."""
-        record = self.record
+        record, settings = self.record, self.settings
+        keepalive = None
+        if settings.ping_interval is not None:
+            keepalive = Keepalive(
+                settings.ping_interval, settings.ping_timeout, now=time.monotonic()
+            )
         while True:
             if data:
                 if len(record.reads) < MAX_READS_RECORDED:
                     record.reads.append(len(data))
                 else:
                     record.reads_dropped += 1
-                events = self._feed(data)
-            else:
-                events = []
-            for event in events:
-                if isinstance(event, (Text, Binary)):
-                    self._on_message(self, event.data)
-                elif isinstance(event, Failed):
-                    record.error = event.reason
+                for event in self._feed(data):
+                    if isinstance(event, (Text, Binary)):
+                        self._on_message(self, event.data)
+                    elif isinstance(event, Pong) and keepalive is not None:
+                        keepalive.pong_received(event.data, time.monotonic())
+                    elif isinstance(event, Failed):
+                        record.error = event.reason
             if self.protocol.state is State.CLOSED:
                 return  # §7.1.1: the server closes the TCP connection first
             if not serving and self.protocol.state is State.OPEN:
                 self.close(CloseCode.GOING_AWAY, "server stopping")
+            if not self._peer_keeps_up():
+                return
+            if self.protocol.state is not State.OPEN:
+                keepalive = None  # closing: the close timer watches the peer now
+            if keepalive is not None and not self._keep_alive(keepalive):
+                return
+            wait = (
+                None if keepalive is None else max(0.0, keepalive.next_event() - time.monotonic())
+            )
+            data = b""
+            if not wait_until_ready(self._sock, write=False, timeout=wait):
+                continue  # nothing came: time to ping, or to give up on the peer
             try:
                 data = self._sock.recv(65536)
-            except socket.timeout:
-                record.error = "no Close frame came back in time"
-                return
+            except (BlockingIOError, InterruptedError):
+                continue  # woken, but nothing to read after all
             except OSError as error:
                 record.error = f"{type(error).__name__}: {error}"
                 return
             if not data:
                 self._feed(None)  # peer closed TCP: 1006 unless the handshake finished
                 return
+
+    def _peer_keeps_up(self) -> bool:
+        """Stop reading from a peer that does not read our replies (its Pongs, its echoes).
+
+        Reading on would make more replies for it, without end; waiting is back-pressure
+        that costs nobody else. A peer that has not caught up within ``write_timeout``
+        is closed.
+        """
+        if self._outbox.backlog <= self.settings.write_limit:
+            return True  # the usual case, without taking the lock
+        with self._lock:
+            if self._outbox.wait_for_room(self.settings.write_limit, self.settings.write_timeout):
+                return True
+            behind = self._outbox.backlog
+        self._abandon(CloseCode.POLICY_VIOLATION, f"peer too slow: {behind} bytes unread")
+        return False
+
+    def _keep_alive(self, keepalive: Keepalive) -> bool:
+        """Ping the peer if it has been quiet long enough; False if it no longer answers."""
+        now = time.monotonic()
+        due = keepalive.due(now)
+        if due == "ping":
+            try:
+                self.ping(PING_PAYLOAD)
+            except ConnectionClosed:
+                return True  # another thread started the close meanwhile: nothing to ping
+            keepalive.ping_sent(now)
+        elif due == "timeout":
+            self._abandon(
+                CloseCode.INTERNAL_ERROR, f"keepalive: no Pong within {keepalive.timeout:g} s"
+            )
+            return False
+        return True
 
     def _feed(self, data: Optional[bytes]) -> List[Any]:
         """Feed received bytes (None: end of stream) and send the automatic replies."""
@@ -314,27 +425,5 @@ class ServerConnection:
                 events = self.protocol.receive_eof()
             else:
                 events = self.protocol.receive_data(data)
-            self._sendall(self.protocol.data_to_send())
+            self._outbox.put(self.protocol.data_to_send())
         return events
-
-
-def linger_close(sock: socket.socket, seconds: float = 1.0) -> None:
-    """Half-close, then read and discard what the peer still sends, for ``seconds`` at most.
-
-    Closing a socket that holds unread bytes makes the kernel send a reset, which
-    can destroy our last answer (an HTTP error, a Close frame) before the peer
-    reads it. Sending FIN first and draining avoids that; the deadline keeps a
-    peer that never stops sending from holding the thread.
-    """
-    deadline = Deadline(seconds)
-    try:
-        sock.shutdown(socket.SHUT_WR)
-        while True:
-            remaining = deadline.remaining()
-            if remaining == 0:
-                return
-            sock.settimeout(remaining)
-            if not sock.recv(65536):
-                return
-    except OSError:
-        pass

@@ -17,7 +17,7 @@ from typing import IO, Optional
 
 from .http11 import http_response
 
-__all__ = ["SpareDescriptor", "BUSY"]
+__all__ = ["SpareDescriptor", "BUSY", "send_busy"]
 
 #: What a client turned away reads.
 BUSY = http_response(
@@ -57,15 +57,21 @@ class SpareDescriptor:
             return False
         finally:
             self._spare = self._take()
-        with sock:
-            try:
-                sock.settimeout(1.0)
-                sock.sendall(BUSY)
-            except OSError:
-                pass
+        send_busy(sock)
         return True
 
     def close(self) -> None:
         if self._spare is not None:
             self._spare.close()
             self._spare = None
+
+
+def send_busy(sock: socket.socket) -> None:
+    """Answer an accepted client with :data:`BUSY` (503) and close it, in a second at most."""
+    with sock:
+        try:
+            sock.settimeout(1.0)
+            sock.sendall(BUSY)
+            sock.shutdown(socket.SHUT_WR)  # FIN after the answer, so the client reads it whole
+        except OSError:
+            pass

@@ -20,9 +20,23 @@ import wslearn
 TIMEOUT = 5.0
 
 
-def open_socket(port: int, timeout: float = TIMEOUT) -> socket.socket:
-    """A TCP connection to 127.0.0.1:``port`` with a timeout on every operation."""
-    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+def open_socket(
+    port: int, timeout: float = TIMEOUT, receive_buffer: Optional[int] = None
+) -> socket.socket:
+    """A TCP connection to 127.0.0.1:``port`` with a timeout on every operation.
+
+    ``receive_buffer`` shrinks the kernel's receive buffer (set before connecting, so the
+    window is small from the start): a peer that does not read then fills up quickly.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if receive_buffer is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(("127.0.0.1", port))
+    except OSError:
+        sock.close()
+        raise
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock
 
@@ -88,9 +102,11 @@ def exchange_http(port: int, data: bytes) -> Tuple[int, "wslearn.Headers", bytes
     return http_answer(raw)
 
 
-def handshake(port: int, path: str = "/", timeout: float = TIMEOUT) -> socket.socket:
+def handshake(
+    port: int, path: str = "/", timeout: float = TIMEOUT, receive_buffer: Optional[int] = None
+) -> socket.socket:
     """Open a WebSocket connection the way the RFC describes it; return the raw socket."""
-    sock = open_socket(port, timeout)
+    sock = open_socket(port, timeout, receive_buffer)
     data, key = wslearn.client_request(f"127.0.0.1:{port}", path)
     sock.sendall(data)
     buffer = b""

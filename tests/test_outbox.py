@@ -1,0 +1,128 @@
+"""``Outbox``: bytes leave in order, never by waiting on the socket, and a peer that reads
+nothing is given up on after ``write_timeout``."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+from helpers import rawclient as rc
+
+from wslearn.outbox import Outbox, wait_until_ready
+
+pytestmark = pytest.mark.timeout(30)
+
+
+def make_pair(buffer: int = 4096):
+    """A non-blocking socket with a small send buffer, its peer, and an outbox for it."""
+    ours, theirs = socket.socketpair()
+    ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, buffer)
+    theirs.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, buffer)
+    ours.setblocking(False)
+    lock = threading.Lock()
+    return ours, theirs, lock, Outbox(ours, lock, write_timeout=1.0)
+
+
+def read_exactly(sock: socket.socket, count: int, seconds: float = 10) -> bytes:
+    sock.settimeout(seconds)
+    data = bytearray()
+    while len(data) < count:
+        chunk = sock.recv(65536)
+        assert chunk, f"EOF after {len(data)} of {count} bytes"
+        data += chunk
+    return bytes(data)
+
+
+def test_what_fits_is_written_at_once_and_nothing_waits():
+    ours, theirs, lock, outbox = make_pair()
+    with ours, theirs:
+        with lock:
+            outbox.put(b"hello")
+            assert outbox.backlog == 0
+        assert read_exactly(theirs, 5) == b"hello"
+
+
+def test_put_never_waits_and_a_reading_peer_gets_every_byte_in_order():
+    ours, theirs, lock, outbox = make_pair()
+    pieces = [bytes([i]) * 10_000 for i in range(50)]  # 500 kB: far more than the buffers
+    with ours, theirs:
+        started = time.monotonic()
+        with lock:
+            for piece in pieces:
+                outbox.put(piece)
+            assert outbox.backlog > 0  # the rest waits for the peer, in the outbox
+        assert time.monotonic() - started < 5  # put() did not wait for a reader (liveness)
+        assert read_exactly(theirs, 500_000) == b"".join(pieces)
+        with lock:
+            assert outbox.flush(5) and outbox.backlog == 0
+
+
+def test_wait_for_room_releases_the_lock_and_returns_once_the_peer_reads():
+    ours, theirs, lock, outbox = make_pair()
+    with ours, theirs:
+        with lock:
+            outbox.put(b"x" * 200_000)
+        reader = threading.Thread(target=read_exactly, args=(theirs, 200_000))
+        with lock:
+            reader.start()  # the writer thread needs the lock while we wait: wait releases it
+            assert outbox.wait_for_room(limit=0, timeout=10)
+        reader.join(10)
+
+
+def test_wait_for_room_is_false_when_the_peer_does_not_read_in_time():
+    ours, theirs, lock, outbox = make_pair()
+    with ours, theirs:
+        with lock:
+            outbox.put(b"x" * 200_000)
+            assert not outbox.wait_for_room(limit=1000, timeout=0.2)
+            assert outbox.backlog > 1000
+
+
+def test_a_peer_that_reads_nothing_is_given_up_after_write_timeout():
+    ours, theirs, lock, outbox = make_pair()
+    with ours, theirs:
+        with lock:
+            outbox.put(b"x" * 200_000)
+        # write_timeout is 1 s: the writer gives up, drops the bytes and shuts the socket.
+        assert rc.wait_until(lambda: outbox.closed, seconds=10)
+        assert outbox.stuck is not None and "read nothing for 1 s" in outbox.stuck
+        assert outbox.backlog == 0
+        with pytest.raises(OSError):
+            ours.send(b"more")  # shut down for writing
+
+
+def test_a_slow_but_steady_reader_is_not_given_up():
+    # It reads a little every 0.2 s: each read is progress, so write_timeout (1 s) never ends.
+    ours, theirs, lock, outbox = make_pair()
+    with ours, theirs:
+        with lock:
+            outbox.put(b"y" * 100_000)
+        got = bytearray()
+        theirs.settimeout(5)
+        while len(got) < 100_000:
+            time.sleep(0.2)
+            got += theirs.recv(8192)
+        assert outbox.stuck is None and not outbox.closed
+
+
+def test_bytes_put_after_close_are_dropped():
+    ours, theirs, lock, outbox = make_pair()
+    with ours, theirs:
+        with lock:
+            outbox.close()
+            outbox.put(b"late")
+            assert outbox.backlog == 0
+        theirs.settimeout(0.2)
+        with pytest.raises(socket.timeout):
+            theirs.recv(10)
+
+
+def test_wait_until_ready_times_out_then_sees_data():
+    left, right = socket.socketpair()
+    with left, right:
+        assert not wait_until_ready(left, write=False, timeout=0.05)
+        right.sendall(b"!")
+        assert wait_until_ready(left, write=False, timeout=1)
+        assert wait_until_ready(left, write=True, timeout=1)
