@@ -828,3 +828,86 @@ def test_a_text_message_in_one_byte_fragments_decodes_across_the_cuts():
         client_frame(Opcode.CONT, raw[i : i + 1], fin=i == len(raw) - 1) for i in range(1, len(raw))
     )
     assert Connection("server").receive_data(data) == [Text(text)]
+
+
+# ---------------------------------------------------------------- one event at a time
+
+
+def test_next_event_gives_one_event_at_a_time_so_an_answer_precedes_the_close():
+    # A message and a Close in one read: a server that answers the message before it
+    # looks at the next frame sends its answer first, then the Close reply (§5.5.1: no
+    # data frame may follow a Close).
+    conn = Connection("server")
+    conn.feed_data(client_frame(Opcode.TEXT, b"Hello") + close_frame(1000))
+    assert conn.next_event() == Text("Hello")
+    assert conn.state is State.OPEN
+    conn.send_text("Hello")
+    assert conn.next_event() == Close(1000, "")
+    assert conn.next_event() is None
+    wire = conn.data_to_send()
+    assert wire[:7] == bytes.fromhex("81 05") + b"Hello"
+    assert sent_close(wire[7:]) == Close(1000, "")
+
+
+def test_a_protocol_error_after_a_message_fails_only_once_the_message_was_taken():
+    conn = Connection("server")
+    bad = client_frame(Opcode.TEXT, b"x")
+    bad = bytes([bad[0] | 0x40]) + bad[1:]  # RSV1 set, no extension agreed: 1002
+    conn.feed_data(client_frame(Opcode.TEXT, b"Hello") + bad)
+    assert conn.next_event() == Text("Hello")
+    conn.send_text("Hello")
+    failed = conn.next_event()
+    assert isinstance(failed, Failed) and failed.code == 1002
+    wire = conn.data_to_send()
+    assert wire[:7] == bytes.fromhex("81 05") + b"Hello"
+    assert sent_close(wire[7:]).code == 1002
+
+
+def test_receive_data_is_feed_data_then_every_next_event():
+    data = (
+        client_frame(Opcode.TEXT, b"a", fin=False)
+        + client_frame(Opcode.PING, b"p")
+        + client_frame(Opcode.CONT, b"b")
+        + client_frame(Opcode.BINARY, b"c")
+    )
+    one, two = Connection("server"), Connection("server")
+    events = one.receive_data(data)
+    two.feed_data(data)
+    assert events == list(iter(two.next_event, None)) == [Ping(b"p"), Text("ab"), Binary(b"c")]
+    assert one.data_to_send() == two.data_to_send()
+
+
+# ---------------------------------------------------------------- text checked as it arrives
+
+
+def test_invalid_utf8_in_a_frame_still_arriving_fails_at_once_with_1007():
+    # Autobahn 6.4.3: the bad byte comes in the middle of one frame that is not whole yet.
+    conn = Connection("server")
+    whole = client_frame(Opcode.TEXT, "κόσμε".encode() + b"\xf4\x90\x80\x80" + b"edited" * 10)
+    arrived = whole[: 6 + 11 + 4]  # header and mask, 11 good bytes, the 4 bad ones
+    events = conn.receive_data(arrived)
+    assert len(events) == 1 and isinstance(events[0], Failed) and events[0].code == 1007
+    assert conn.state is State.CLOSED
+
+
+def test_a_character_split_across_reads_of_one_frame_is_fine():
+    conn = Connection("server")
+    whole = client_frame(Opcode.TEXT, "é你😀".encode() * 50)
+    events = [event for i in range(len(whole)) for event in conn.receive_data(whole[i : i + 1])]
+    assert events == [Text("é你😀" * 50)]
+
+
+def test_a_character_split_between_fragments_then_reads_is_fine():
+    conn = Connection("server")
+    first = client_frame(Opcode.TEXT, "😀".encode()[:1], fin=False)
+    second = client_frame(Opcode.CONT, "😀".encode()[1:] + "ab".encode())
+    assert conn.receive_data(first) == []
+    assert conn.receive_data(second[:-2]) == []  # three continuation bytes, then 'a'
+    assert conn.receive_data(second[-2:]) == [Text("😀ab")]
+
+
+def test_binary_frames_still_arriving_are_not_utf8_checked():
+    conn = Connection("server")
+    whole = client_frame(Opcode.BINARY, b"\xff" * 100)
+    assert conn.receive_data(whole[:50]) == []
+    assert conn.receive_data(whole[50:]) == [Binary(b"\xff" * 100)]

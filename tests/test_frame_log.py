@@ -10,14 +10,8 @@ The last test floods the real command-line server, in its own process, and measu
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
 import threading
-import time
-from pathlib import Path
 from typing import List, Tuple
 
 import pytest
@@ -31,8 +25,6 @@ from wslearn.recording import FrameRecord
 from wslearn.views.line import format_frame
 
 pytestmark = pytest.mark.timeout(60)
-
-ROOT = Path(__file__).resolve().parent.parent
 
 #: The settings under test, FrameLog's defaults (the server uses them): the log may hold
 #: ALLOWANCE bytes, plus RATIO bytes for every byte of frames on the wire; after leaving
@@ -229,66 +221,16 @@ def test_flush_with_nothing_left_out_writes_nothing_and_an_allowance_too_small_i
 # ------------------------------------------------------------------ the real command line
 
 
-class CommandLineServer:
-    """``python -m wslearn serve --port 0`` in its own process; every byte of its stdout kept."""
-
-    def __init__(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "wslearn", "serve", "--port", "0"],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"},
-        )
-        self.output = bytearray()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        deadline = time.monotonic() + 10
-        while not re.search(rb"ws://127\.0\.0\.1:(\d+)/", self.output):
-            assert time.monotonic() < deadline, f"no URL printed: {bytes(self.output)!r}"
-            assert self.process.poll() is None, f"the server exited: {bytes(self.output)!r}"
-            time.sleep(0.02)
-        self.port = int(re.search(rb"ws://127\.0\.0\.1:(\d+)/", self.output).group(1))
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for chunk in iter(lambda: self.process.stdout.read1(65536), b""):
-            self.output += chunk
-
-    def interrupt(self) -> bytes:
-        """Ctrl-C, wait for the exit; everything it printed."""
-        self.process.send_signal(signal.SIGINT)
-        assert self.process.wait(timeout=15) == 0
-        self._reader.join(timeout=5)
-        return bytes(self.output)
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
-        self._reader.join(timeout=5)
-        if self.process.stdout is not None:
-            self.process.stdout.close()
-
-
-@pytest.fixture
-def cli_server():
-    server = CommandLineServer()
-    try:
-        yield server
-    finally:
-        server.kill()
-
-
 #: The flood: this many 1-byte binary messages (7 bytes masked), each echoed (3 bytes).
 FLOOD = 20_000
 #: The lines the command line prints whatever the traffic: two at start, one at stop.
 FIXED_LINES = (r"^wslearn \w+ server on ws://", r"^Press Ctrl-C to stop\.$", r"^stopping: ")
 
 
-def test_the_command_line_log_stays_within_ratio_times_the_wire_under_a_flood(cli_server):
+def test_the_command_line_log_stays_within_ratio_times_the_wire_under_a_flood(foreground):
+    server = foreground()
     received = bytearray()
-    with rc.handshake(cli_server.port) as sock:
+    with rc.handshake(server.port) as sock:
         sock.settimeout(30)  # a liveness bound: the whole flood is echoed in seconds
 
         def read_all() -> None:  # the echoes, while we send: neither side ever blocks
@@ -318,12 +260,14 @@ def test_the_command_line_log_stays_within_ratio_times_the_wire_under_a_flood(cl
     assert len(frames_out) == FLOOD + 1  # every echo, then the Close reply
     assert rc.close_code_of(frames_out[-1]) == 1000
 
-    output = cli_server.interrupt()
-    lines = output.decode("utf-8").splitlines()
-    fixed = [line for line in lines if any(re.search(p, line) for p in FIXED_LINES)]
+    assert server.interrupt(15) == 0
+    fixed = [line for line in server.lines if any(re.search(p, line) for p in FIXED_LINES)]
     assert len(fixed) == len(FIXED_LINES), fixed
-    logged = [line for line in lines if line not in fixed]
-    log_bytes = len(output) - sum(cost(line) for line in fixed)
+    logged = [line for line in server.lines if line not in fixed]
+    # The server prints each line with its newline, and these lines are ASCII (hex previews,
+    # Close codes): so each costs exactly cost(line) bytes of stdout, whatever the encoding.
+    assert all(line.isascii() for line in logged)
+    log_bytes = sum(cost(line) for line in logged)
     wire_bytes = len(flood) + len(closing) + len(received)  # both directions, handshake left out
 
     assert log_bytes <= ALLOWANCE + RATIO * wire_bytes, (

@@ -1,5 +1,5 @@
-"""``Outbox``: bytes leave in order, never by waiting on the socket, and a peer that reads
-nothing is given up on after ``write_timeout``."""
+"""``Outbox``: bytes leave in order, no thread waits on the socket while holding the lock,
+and a peer that reads nothing is given up on after ``write_timeout``."""
 
 from __future__ import annotations
 
@@ -44,14 +44,14 @@ def test_what_fits_is_written_at_once_and_nothing_waits():
         assert read_exactly(theirs, 5) == b"hello"
 
 
-def test_put_never_waits_and_a_reading_peer_gets_every_byte_in_order():
+def test_put_without_waiting_returns_at_once_and_a_reading_peer_gets_every_byte_in_order():
     ours, theirs, lock, outbox = make_pair()
     pieces = [bytes([i]) * 10_000 for i in range(50)]  # 500 kB: far more than the buffers
     with ours, theirs:
         started = time.monotonic()
         with lock:
             for piece in pieces:
-                outbox.put(piece)
+                outbox.put(piece, wait=False)
             assert outbox.backlog > 0  # the rest waits for the peer, in the outbox
         assert time.monotonic() - started < 5  # put() did not wait for a reader (liveness)
         assert read_exactly(theirs, 500_000) == b"".join(pieces)
@@ -63,7 +63,7 @@ def test_wait_for_room_releases_the_lock_and_returns_once_the_peer_reads():
     ours, theirs, lock, outbox = make_pair()
     with ours, theirs:
         with lock:
-            outbox.put(b"x" * 200_000)
+            outbox.put(b"x" * 200_000, wait=False)
         reader = threading.Thread(target=read_exactly, args=(theirs, 200_000))
         with lock:
             reader.start()  # the writer thread needs the lock while we wait: wait releases it
@@ -75,7 +75,7 @@ def test_wait_for_room_is_false_when_the_peer_does_not_read_in_time():
     ours, theirs, lock, outbox = make_pair()
     with ours, theirs:
         with lock:
-            outbox.put(b"x" * 200_000)
+            outbox.put(b"x" * 200_000, wait=False)
             assert not outbox.wait_for_room(limit=1000, timeout=0.2)
             assert outbox.backlog > 1000
 
@@ -84,7 +84,7 @@ def test_a_peer_that_reads_nothing_is_given_up_after_write_timeout():
     ours, theirs, lock, outbox = make_pair()
     with ours, theirs:
         with lock:
-            outbox.put(b"x" * 200_000)
+            outbox.put(b"x" * 200_000, wait=False)
         # write_timeout is 1 s: the writer gives up, drops the bytes and shuts the socket.
         assert rc.wait_until(lambda: outbox.closed, seconds=10)
         assert outbox.stuck is not None and "read nothing for 1 s" in outbox.stuck
@@ -98,13 +98,45 @@ def test_a_slow_but_steady_reader_is_not_given_up():
     ours, theirs, lock, outbox = make_pair()
     with ours, theirs:
         with lock:
-            outbox.put(b"y" * 100_000)
+            outbox.put(b"y" * 100_000, wait=False)
         got = bytearray()
         theirs.settimeout(5)
         while len(got) < 100_000:
             time.sleep(0.2)
             got += theirs.recv(8192)
         assert outbox.stuck is None and not outbox.closed
+
+
+def test_a_waiting_put_returns_once_its_bytes_are_out_and_lets_others_use_the_lock():
+    ours, theirs, lock, outbox = make_pair()
+    with ours, theirs:
+        got = []
+        reader = threading.Thread(target=lambda: got.append(read_exactly(theirs, 300_002)))
+        reader.start()
+        writer = threading.Thread(target=lambda: _put_locked(lock, outbox, b"w" * 300_000))
+        writer.start()
+        time.sleep(0.05)
+        with lock:  # taken while the waiting put is writing: it waits with the lock released
+            outbox.put(b"!!", wait=False)
+        writer.join(10)
+        reader.join(10)
+        assert got == [b"w" * 300_000 + b"!!"]
+        assert outbox.backlog == 0
+
+
+def _put_locked(lock: threading.Lock, outbox: Outbox, data: bytes) -> None:
+    with lock:
+        outbox.put(data, wait=True)
+
+
+def test_a_waiting_put_gives_up_on_a_peer_that_reads_nothing():
+    ours, theirs, lock, outbox = make_pair()
+    with ours, theirs:
+        started = time.monotonic()
+        with lock:
+            outbox.put(b"z" * 300_000, wait=True)  # write_timeout: 1 s
+        assert time.monotonic() - started < 1.0 + 4.0  # liveness: it did not wait forever
+        assert outbox.stuck is not None and outbox.closed
 
 
 def test_bytes_put_after_close_are_dropped():

@@ -169,7 +169,7 @@ def test_the_code_style_is_enforced(command: list[str]) -> None:
     import sys
 
     result = subprocess.run(
-        [sys.executable, "-m", "ruff", *command, "wslearn", "tests", "benchmarks"],
+        [sys.executable, "-m", "ruff", *command, "wslearn", "tests", "benchmarks", "conformance"],
         cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert result.returncode == 0, f"ruff {' '.join(command)}:\n{result.stdout}{result.stderr}"

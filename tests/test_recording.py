@@ -329,3 +329,123 @@ def test_a_browser_sized_head_is_kept_whole() -> None:
     record.keep_request(raw, headers, "/")
     assert (record.request_raw, record.request_dropped, record.target) == (raw, 0, "/")
     assert list(record.request_headers) == list(headers)
+
+
+# ---------------------------------------------------------------- the bound in bytes
+
+
+def worst_frame(preview_bytes: int, n: int = 0) -> FrameRecord:
+    """The largest record a frame can leave: masked, 64-bit length, previews filled."""
+    payload = bytes([n % 256]) * 70_000  # over 65 535: the 14-byte header
+    reader = FrameReader(keep_wire=preview_bytes)
+    reader.feed(Frame(Opcode.BINARY, payload).serialize(KEY))
+    [parsed] = list(reader)
+    return FrameRecord.from_frame(
+        parsed, time=float(n), connection=1, direction="in", preview_bytes=preview_bytes
+    )
+
+
+def worst_connection(id: int) -> ConnectionRecord:
+    """A record that a megabyte head, a long target and the longest reason filled to the cap."""
+    from wslearn.recording import MAX_CLOSE_REASON, MAX_REQUEST_KEPT
+
+    # One header of exactly MAX_REQUEST_KEPT bytes ("X: " + value + CRLF), then a megabyte.
+    headers = [("X", "v" * (MAX_REQUEST_KEPT - 5))]
+    headers += [(f"X-H{i}", "w" * 8000) for i in range(127)]
+    raw = b"GET / HTTP/1.1\r\n" + b"".join(f"{n}: {v}\r\n".encode() for n, v in headers)
+    record = connection_record(id)
+    record.keep_request(raw + b"\r\n", Headers(headers), "/" + "t" * 1_000_000)
+    record.close_reason = "é" * (MAX_CLOSE_REASON // 2) + "!"  # 123 bytes in UTF-8
+    return record
+
+
+@pytest.mark.parametrize("mask", [None, KEY], ids=["unmasked", "masked"])
+@pytest.mark.parametrize("size", [0, 5, 300, 70_000])
+def test_a_frame_record_holds_at_most_its_bound(mask, size: int) -> None:
+    from wslearn.recording import frame_bytes_bound
+
+    parsed = from_the_wire(Frame(Opcode.BINARY, bytes(size)), mask)
+    rec = FrameRecord.from_frame(parsed, time=0.0, connection=1, direction="in", preview_bytes=64)
+    kept = min(size, 64)
+    assert rec.held_bytes() == len(rec.header) + (4 if mask else 0) + 2 * kept
+    assert rec.held_bytes() <= frame_bytes_bound(64)
+
+
+def test_the_largest_frame_record_reaches_its_bound_exactly() -> None:
+    # The bound is what a record can really hold, not a guess with room to spare.
+    from wslearn.recording import MAX_FRAME_HEADER, frame_bytes_bound
+
+    rec = worst_frame(64)
+    assert len(rec.header) == MAX_FRAME_HEADER and rec.length == 70_000
+    assert rec.held_bytes() == frame_bytes_bound(64)
+
+
+def test_a_record_keeps_no_view_of_a_large_payload() -> None:
+    # A slice of a memoryview is a window on the whole buffer and would keep it alive;
+    # the record copies its preview out, so the buffer is free once the frame is gone.
+    buffer = bytearray(1_000_000)
+    view = memoryview(buffer)
+    frame = Frame(Opcode.BINARY, view)  # type: ignore[arg-type]  # as a handler may send it
+    rec = FrameRecord.from_frame(frame, time=0.0, connection=1, direction="out")
+    del frame
+    view.release()
+    buffer.clear()  # BufferError ("existing exports") if the record still held a slice of it
+    assert type(rec.payload_preview) is bytes and len(rec.payload_preview) == 256
+
+
+def test_a_record_with_longer_previews_is_kept_cut_to_the_recorders() -> None:
+    recorder = Recorder(preview_bytes=16)
+    recorder.add_frame(worst_frame(1000))  # made with other settings
+    [kept] = recorder.frames()
+    assert len(kept.wire_preview) == len(kept.payload_preview) == 16
+    assert kept.length == 70_000 and kept.truncated
+    assert wslearn.unmask(kept.wire_preview, KEY) == kept.payload_preview
+    assert recorder.held_bytes() <= recorder.byte_bound
+
+
+def test_a_connection_record_filled_by_a_huge_head_holds_at_most_its_bound() -> None:
+    from wslearn.recording import CONNECTION_BYTES_BOUND
+
+    record = worst_connection(1)
+    assert record.request_dropped > 1_000_000
+    assert record.held_bytes() == CONNECTION_BYTES_BOUND  # every part filled to its cap
+
+
+def test_an_empty_recorder_holds_nothing() -> None:
+    recorder = Recorder()
+    assert recorder.held_bytes() == 0 < recorder.byte_bound
+
+
+def test_held_bytes_is_the_sum_over_the_kept_records() -> None:
+    recorder = Recorder()
+    frames = [frame_record(n) for n in (7, 42, 1000)]
+    connection = connection_record(1)
+    connection.keep_request(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n", Headers([("Host", "h")]), "/")
+    for rec in frames:
+        recorder.add_frame(rec)
+    recorder.add_connection(connection)
+    # Frames built in Python: a 2-byte header, no key, the payload counted twice.
+    assert [rec.held_bytes() for rec in frames] == [2 + 2 * 1, 2 + 2 * 2, 2 + 2 * 4]
+    assert connection.held_bytes() == 27 + len("Host: h\r\n") + 1
+    assert recorder.held_bytes() == 4 + 6 + 10 + connection.held_bytes()
+
+
+def test_many_big_frames_stay_within_the_byte_bound_and_the_rest_is_counted() -> None:
+    recorder = Recorder(max_frames=20, preview_bytes=64)
+    for n in range(200):  # 200 frames of 70 000 bytes: 14 MB went by
+        recorder.add_frame(worst_frame(64, n))
+        assert recorder.held_bytes() <= recorder.byte_bound
+    assert recorder.dropped_frames == 180 and len(recorder.frames()) == 20
+    assert recorder.frames()[0].payload_preview == bytes([180]) * 64  # the newest are kept
+
+
+def test_many_connections_with_megabyte_heads_stay_within_the_byte_bound() -> None:
+    recorder = Recorder(max_frames=5, max_connections=4, preview_bytes=8)
+    for id in range(1, 13):  # 12 heads of more than a megabyte each
+        recorder.add_connection(worst_connection(id))
+        recorder.add_frame(worst_frame(8, id))
+        assert recorder.held_bytes() <= recorder.byte_bound
+    assert recorder.dropped_connections == 8 and recorder.dropped_frames == 7
+    assert all(record.request_dropped > 1_000_000 for record in recorder.connections())
+    # Full of the largest records there are, the recorder holds exactly its bound.
+    assert recorder.held_bytes() == recorder.byte_bound

@@ -431,3 +431,23 @@ def test_plain_gets_with_megabyte_heads_leave_small_records() -> None:
         for record in records:
             assert len(record.request_raw) == MAX_REQUEST_KEPT and record.request_dropped > 900_000
             assert sum(len(n) + len(v) + 4 for n, v in record.request_headers) <= MAX_REQUEST_KEPT
+
+
+@pytest.mark.parametrize(
+    "after, code",
+    [
+        pytest.param(rc.frame(0x1, b"x", rsv1=True), 1002, id="rsv1-without-extension"),
+        pytest.param(rc.frame(0x3, b""), 1002, id="reserved-opcode"),
+        pytest.param(rc.close_frame(1000), 1000, id="close"),
+    ],
+)
+def test_a_message_that_came_before_a_close_or_a_bad_frame_is_answered_first(server, after, code):
+    # Both arrive in one write, so the server reads them together. It hands the message
+    # to the handler before it looks at the next frame: the echo leaves before the Close.
+    with rc.handshake(server.port) as sock:
+        sock.sendall(rc.frame(0x1, b"Hello, world!") + after)
+        frames, closed = rc.read_frames(sock)
+    assert closed
+    assert [f.opcode for f in frames] == [wslearn.Opcode.TEXT, wslearn.Opcode.CLOSE]
+    assert frames[0].payload == b"Hello, world!"
+    assert rc.close_code_of(frames[1]) == code

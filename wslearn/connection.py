@@ -30,15 +30,15 @@ and a notebook cell can all drive the very same code.
 from __future__ import annotations
 
 import codecs
-import dataclasses
 import enum
 import io
 import os
-from typing import Callable, List, Optional, Union
+from typing import Callable, List, Optional
 
 from .bytes_like import BytesLike
 from .close import Close
 from .errors import ConnectionClosed, LocalProtocolError, ProtocolError
+from .events import Binary, Event, Failed, Ping, Pong, Text
 from .frames import Frame
 from .opcodes import CloseCode, Opcode
 from .reader import FrameReader
@@ -69,48 +69,6 @@ class State(enum.Enum):
     OPEN = "open"  #: messages flow both ways
     CLOSING = "closing"  #: we sent a Close frame and wait for the peer's
     CLOSED = "closed"  #: both Close frames exchanged, or the connection failed
-
-
-@dataclasses.dataclass(frozen=True)
-class Text:
-    """A whole text message (opcode 0x1 and its continuations), decoded from UTF-8."""
-
-    data: str
-
-
-@dataclasses.dataclass(frozen=True)
-class Binary:
-    """A whole binary message (opcode 0x2 and its continuations)."""
-
-    data: bytes
-
-
-@dataclasses.dataclass(frozen=True)
-class Ping:
-    """A Ping from the peer; the connection has already queued the Pong (§5.5.2)."""
-
-    data: bytes
-
-
-@dataclasses.dataclass(frozen=True)
-class Pong:
-    """A Pong from the peer, answering a Ping or sent on its own as a heartbeat (§5.5.3)."""
-
-    data: bytes
-
-
-# The peer closed: a :class:`~wslearn.close.Close` (code and reason) is the event too.
-
-
-@dataclasses.dataclass(frozen=True)
-class Failed:
-    """The peer broke a rule: we sent a Close frame with ``code`` and the connection is over."""
-
-    code: int
-    reason: str
-
-
-Event = Union[Text, Binary, Ping, Pong, Close, Failed]
 
 
 def _random_mask() -> bytes:
@@ -160,6 +118,9 @@ class Connection:
         self._size = 0
         self._empty_fragments = 0
         self._decoder: Optional[codecs.IncrementalDecoder] = None
+        # The UTF-8 of a text frame still arriving, checked as it comes (see _check_text_so_far).
+        self._checker: Optional[codecs.IncrementalDecoder] = None
+        self._checked = 0
         # Outgoing fragmentation: are we in the middle of a message we send?
         self._sending_fragmented = False
 
@@ -180,22 +141,70 @@ class Connection:
         Bytes that arrive after the connection is closed are ignored (§1.4: after
         the Close frames, no more data is processed).
         """
+        self.feed_data(data)
         events: List[Event] = []
-        if self.state is State.CLOSED:
-            return events
-        self._reader.feed(data)
+        event = self.next_event()
+        while event is not None:
+            events.append(event)
+            event = self.next_event()
+        return events
+
+    def feed_data(self, data: BytesLike) -> None:
+        """Feed bytes from the peer, without reading them yet: :meth:`next_event` does.
+
+        With the two apart, a server can answer each message before the next frame is
+        even looked at: its answer then leaves before whatever that frame makes the
+        connection send (a Close, or a Close for a protocol error).
+        """
+        if self.state is not State.CLOSED:
+            self._reader.feed(data)
+
+    def next_event(self) -> Optional[Event]:
+        """The next event in the bytes fed so far, or None if they hold no more."""
+        events: List[Event] = []  # one at most: each frame makes one event, or none
         try:
-            while self.state is not State.CLOSED:
+            while not events and self.state is not State.CLOSED:
                 # The limit covers the whole message: pass what its earlier fragments used.
                 frame = self._reader.next_frame(received=self._size)
                 if frame is None:
+                    self._check_text_so_far()
                     break
+                self._checker, self._checked = None, 0
                 if self._observer is not None:
                     self._observer("in", frame)
                 self._handle(frame, events)
         except ProtocolError as error:
             self._fail(error, events)
-        return events
+        return events[0] if events else None
+
+    def _check_text_so_far(self) -> None:
+        """Check the UTF-8 of a text frame whose payload is still arriving (§8.1).
+
+        Without this, invalid text would be found only once its whole frame had come:
+        a peer could make us wait for, and buffer, up to ``max_size`` bytes of it. So the
+        part that came is checked now, from where the previous check stopped, with a
+        decoder that starts where the message's own decoder stands (a character may be
+        split between fragments).
+        """
+        header = self._reader.pending_header
+        if header is None:
+            return
+        if header.opcode is not Opcode.TEXT and (
+            header.opcode is not Opcode.CONT or self._decoder is None
+        ):
+            return  # not text
+        part = self._reader.payload_so_far(self._checked)
+        if not part:
+            return
+        if self._checker is None:
+            self._checker = codecs.getincrementaldecoder("utf-8")()
+            if self._decoder is not None:
+                self._checker.setstate(self._decoder.getstate())
+        try:
+            self._checker.decode(part)
+        except UnicodeDecodeError as error:
+            raise _not_utf8(error) from None
+        self._checked += len(part)
 
     def receive_eof(self) -> List[Event]:
         """Tell the connection the peer closed TCP; reports 1006 unless already closed (§7.1.5)."""

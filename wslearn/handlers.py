@@ -7,12 +7,14 @@ server calls it in the connection's own thread, once per message, in order.
 
 from __future__ import annotations
 
+import traceback
 from typing import Any, Callable, Dict, Tuple, Union
 
 from .errors import ConnectionClosed
+from .opcodes import CloseCode
 from .server_connection import Message, ServerConnection
 
-__all__ = ["BUILTIN_HANDLERS", "Handler", "broadcast", "echo", "find_handler"]
+__all__ = ["BUILTIN_HANDLERS", "Handler", "broadcast", "call_handler", "echo", "find_handler"]
 
 Handler = Callable[[ServerConnection, Message], Any]
 
@@ -47,3 +49,29 @@ def find_handler(handler: Union[str, Handler]) -> Tuple[str, Handler]:
     if callable(handler):
         return getattr(handler, "__name__", "custom"), handler
     raise TypeError(f"handler must be {names} or a callable")
+
+
+def call_handler(
+    handler: Handler,
+    connection: ServerConnection,
+    message: Message,
+    *,
+    on_error: Callable[[ServerConnection, BaseException, str], None],
+) -> None:
+    """Call ``handler`` with one whole message; if it raises, report it and close with 1011.
+
+    ``on_error(connection, error, traceback_text)`` hears of the handler's own bugs; a peer
+    that went away while the handler answered is no bug, and nothing is reported.
+    """
+    try:
+        handler(connection, message)
+    except (ConnectionClosed, ConnectionError):
+        pass  # the peer went away while the handler answered: nothing to report
+    except Exception as error:  # the handler's own bug (FileNotFoundError included)
+        on_error(connection, error, traceback.format_exc())
+        try:
+            connection.close(
+                CloseCode.INTERNAL_ERROR, f"handler error: {type(error).__name__}"[:123]
+            )
+        except (OSError, ConnectionClosed):
+            pass

@@ -7,21 +7,24 @@ attacker) fills it, and then ``sendall()`` waits: forever. Worse, it waits holdi
 connection's lock, so every other thread that wants to send to that peer (a broadcast,
 the server stopping) waits behind it. One slow reader stops everyone.
 
-An :class:`Outbox` never waits on the socket. The socket is non-blocking once the
-handshake is done; :meth:`Outbox.put` writes what the kernel takes *now* and keeps the
-rest, in order; a writer thread, started only when something is left over (a peer that
-reads keeps up, and none is needed), waits until the socket can take more and writes it.
-What a slow reader costs is bounded and falls on that connection alone:
+An :class:`Outbox` never waits on the socket while it holds the lock. Each write asks
+the kernel for no more than it takes *now* (``MSG_DONTWAIT``); what it does not take
+stays in the outbox, in order, and is written when the socket has room again, by one
+thread at a time:
 
-* a sender may wait (:meth:`wait_for_room`, with the lock released) until no more than a
-  *high-water mark* of bytes is waiting, for a bounded time (websockets' ``write_limit``
-  is the model);
-* if the peer takes nothing at all for ``write_timeout`` seconds, the writer gives up:
-  it says why in :attr:`Outbox.stuck` and shuts the socket down, which ends the
-  connection (its record says 1008, with that reason).
+* a sender that may wait (``put(data, wait=True)``: the connection's own thread, which
+  should slow down to its peer's pace) writes until its bytes are out, releasing the lock
+  whenever the socket is full, so others can still queue bytes, close, or stop;
+* a sender that must not wait (``wait=False``: a broadcast to many peers, a Ping, a
+  Close) leaves the rest to a writer thread, started only then.
 
-Every method except the writer's own loop is called with the connection's lock held (the
-lock is passed in): bytes are queued in the very order the protocol made them.
+What a slow reader costs is bounded, and falls on that connection alone: a peer that
+takes nothing at all for ``write_timeout`` seconds is given up on. The outbox says why in
+:attr:`Outbox.stuck`, drops what is unsent and shuts the socket down, which ends the
+connection (its record says 1008, with that reason).
+
+Every method is called with the connection's lock held (the lock is passed in), so
+bytes are queued in the very order the protocol made them.
 """
 
 from __future__ import annotations
@@ -36,26 +39,26 @@ from .deadline import Deadline
 
 __all__ = ["Outbox", "linger_close", "wait_until_ready"]
 
+#: Send only what the kernel takes now. (Windows has no such flag: there a write waits as
+#: ``sendall()`` does, and a slow reader holds up whoever sends to it.)
+DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
+
 
 class Outbox:
-    """The unsent bytes of one non-blocking socket, written as fast as the peer reads them."""
+    """The unsent bytes of one socket, written as fast as the peer reads them."""
 
-    def __init__(
-        self,
-        sock: socket.socket,
-        lock: threading.Lock,
-        *,
-        write_timeout: float,
-    ) -> None:
+    def __init__(self, sock: socket.socket, lock: threading.Lock, *, write_timeout: float) -> None:
         self._sock = sock
+        self._lock = lock
         # Notified whenever the backlog shrinks or the outbox closes: senders wait on it.
         self._room = threading.Condition(lock)
         self._chunks: Deque[memoryview] = deque()  # views, not copies, of what was put
         self._backlog = 0
-        self._writer: Optional[threading.Thread] = None
+        self._writing = False  # True while a thread writes the backlog out
+        self._waiting = 0  # threads waiting for room (or for the flush)
         self.closed = False
         self.write_timeout = write_timeout
-        #: Why the writer gave up on the peer, if it did.
+        #: Why the peer was given up on, if it was.
         self.stuck: Optional[str] = None
 
     @property
@@ -63,19 +66,26 @@ class Outbox:
         """Bytes put but not yet taken by the kernel."""
         return self._backlog
 
-    def put(self, data: bytes) -> None:
-        """Send ``data`` after everything put before it; never waits for the peer.
+    def put(self, data: bytes, *, wait: bool = True) -> None:
+        """Send ``data`` after everything put before it.
 
+        ``wait=True``: return once the kernel has taken it all, or once the peer is given
+        up on. ``wait=False``: return at once; a writer thread writes what is left.
         Bytes put after :meth:`close` are dropped: the connection is over.
         """
         if self.closed or not data:
             return
         self._chunks.append(memoryview(data))
         self._backlog += len(data)
-        if self._writer is None:  # nobody is writing: write what the kernel takes now
-            self._write_some()
-            if self._backlog:
-                self._start_writer()
+        if self._writing:
+            return  # the thread writing now writes these bytes too, in their turn
+        self._write_some()
+        if not self._backlog:
+            return  # the usual case: the kernel took everything at once
+        if wait:
+            self._write_all()
+        else:
+            self._start_writer()
 
     def wait_for_room(self, limit: int, timeout: float) -> bool:
         """Wait until at most ``limit`` bytes are unsent, ``timeout`` seconds at most.
@@ -83,11 +93,21 @@ class Outbox:
         The lock is released while waiting, so the writer and other senders go on.
         Returns False if the peer still had not read enough when time was up.
         """
-        return self._room.wait_for(lambda: self.closed or self._backlog <= limit, timeout)
+        if self.closed or self._backlog <= limit:
+            return True  # the usual case: no need to wait
+        self._waiting += 1
+        try:
+            return self._room.wait_for(lambda: self.closed or self._backlog <= limit, timeout)
+        finally:
+            self._waiting -= 1
 
     def flush(self, timeout: float) -> bool:
         """Wait until every byte is written (True), or ``timeout`` seconds, or the close."""
-        return self._room.wait_for(lambda: self.closed or not self._backlog, timeout)
+        self._waiting += 1
+        try:
+            return self._room.wait_for(lambda: self.closed or not self._backlog, timeout)
+        finally:
+            self._waiting -= 1
 
     def close(self) -> None:
         """Drop what is unsent and refuse more: the connection is ending."""
@@ -101,7 +121,7 @@ class Outbox:
         while self._chunks:
             chunk = self._chunks[0]
             try:
-                sent = self._sock.send(chunk)
+                sent = self._sock.send(chunk, DONTWAIT)
             except (BlockingIOError, InterruptedError):
                 break  # the kernel's buffer is full: the rest waits for the peer to read
             except OSError:
@@ -112,40 +132,56 @@ class Outbox:
                 self._chunks[0] = chunk[sent:]  # a view of the rest: no copy
                 break
             self._chunks.popleft()
-        self._room.notify_all()
+        if self._waiting:
+            self._room.notify_all()
 
-    def _start_writer(self) -> None:
-        writer = threading.Thread(target=self._write_when_ready, name="wslearn-writer", daemon=True)
-        self._writer = writer
-        try:
-            writer.start()
-        except RuntimeError:  # no thread to be had: the bytes could never leave
-            self._writer = None
-            self.close()
+    def _write_all(self) -> None:
+        """Write until nothing is left, waiting for room with the lock released.
 
-    def _write_when_ready(self) -> None:
-        """The writer thread: wait for room in the socket, write, until nothing is left."""
+        The peer must take some bytes every ``write_timeout`` seconds, or it is given up on.
+        """
+        self._writing = True
         patience = Deadline(self.write_timeout)  # renewed each time the peer takes bytes
-        while True:
-            with self._room:
-                before = self._backlog
-                if not self.closed:
-                    self._write_some()
-                if self.closed or not self._backlog:
-                    self._writer = None
+        try:
+            while self._backlog and not self.closed:
+                if patience.expired:
+                    self._give_up()
                     return
+                self._lock.release()  # wait for the socket, not for the lock's holders
+                try:
+                    wait_until_ready(self._sock, write=True, timeout=patience.remaining())
+                finally:
+                    self._lock.acquire()
+                before = self._backlog
+                self._write_some()
                 if self._backlog < before:
                     patience = Deadline(self.write_timeout)
-                if patience.expired:
-                    self.stuck = f"peer too slow: read nothing for {self.write_timeout:g} s"
-                    self._writer = None
-                    self.close()
-                    break
-            wait_until_ready(self._sock, write=True, timeout=patience.remaining())
+        finally:
+            self._writing = False
+
+    def _give_up(self) -> None:
+        self.stuck = f"peer too slow: read nothing for {self.write_timeout:g} s"
+        self.close()
         try:
             self._sock.shutdown(socket.SHUT_RDWR)  # wakes the connection's own thread
         except OSError:
             pass
+
+    def _start_writer(self) -> None:
+        self._writing = True  # from now on, until the writer has finished
+        writer = threading.Thread(target=self._writer, name="wslearn-writer", daemon=True)
+        try:
+            writer.start()
+        except RuntimeError:  # no thread to be had: the bytes could never leave
+            self._writing = False
+            self._give_up()
+
+    def _writer(self) -> None:
+        """The writer thread: what a sender that could not wait left behind."""
+        with self._lock:
+            self._writing = False
+            if self._backlog:
+                self._write_all()
 
 
 def wait_until_ready(sock: socket.socket, *, write: bool, timeout: Optional[float]) -> bool:

@@ -72,6 +72,27 @@ class FrameReader:
         """Add bytes exactly as they came from the network."""
         self._buffer += data
 
+    @property
+    def pending_header(self) -> Optional[FrameHeader]:
+        """The header of a frame whose payload is still arriving (None if there is none)."""
+        return self._header
+
+    def payload_so_far(self, offset: int = 0) -> bytes:
+        """The payload of the frame still arriving, unmasked, from ``offset`` to what came.
+
+        A text frame can be checked while it arrives (RFC 6455 §8.1): a connection reads
+        from the offset it reached last time, so no byte is unmasked twice here.
+        """
+        header = self._header
+        if header is None:
+            return b""
+        start = self._pos + header.header_size
+        part = bytes(self._buffer[start + offset : start + header.length])
+        if header.mask is None:
+            return part
+        turn = offset % 4  # the key goes on where the previous part stopped (§5.3)
+        return unmask(part, header.mask[turn:] + header.mask[:turn])
+
     def next_frame(self, received: int = 0) -> Optional[Frame]:
         """Return the next whole frame, or ``None`` if its bytes haven't all arrived.
 

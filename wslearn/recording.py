@@ -16,6 +16,12 @@ past ``max_connections`` the oldest connection goes the same way
 without limit. Payloads are kept as a capped *preview* (``preview_bytes``, 256
 by default); lengths always stay exact.
 
+The bound is in bytes too, not only in records: whatever a peer sends, a frame's record
+holds at most its header and two previews, and a connection's record at most
+:data:`MAX_REQUEST_KEPT` bytes of each part of the request head.
+:meth:`Recorder.held_bytes` counts what the records hold and :attr:`Recorder.byte_bound`
+says, from the settings alone, how much that can ever be.
+
 This module only stores: it has no sockets and starts no threads. The server's
 threads write while a notebook cell reads, so every change and every read
 happens under one lock, and readers get snapshots (lists they may keep).
@@ -37,6 +43,21 @@ __all__ = ["FrameRecord", "ConnectionRecord", "Recorder"]
 
 #: At most this many bytes of a request head are kept in a connection's record.
 MAX_REQUEST_KEPT = 8192
+#: Longest frame header: 2 bytes, 8 of extended length, 4 of masking key (RFC 6455 §5.2).
+MAX_FRAME_HEADER = 14
+#: Longest close reason in UTF-8 bytes: a Close payload holds at most 125 bytes (§5.5),
+#: 2 of them the code (§5.5.1).
+MAX_CLOSE_REASON = 123
+#: Most bytes one connection's record holds (see :meth:`ConnectionRecord.held_bytes`).
+CONNECTION_BYTES_BOUND = 3 * MAX_REQUEST_KEPT + MAX_CLOSE_REASON
+
+
+def frame_bytes_bound(preview_bytes: int) -> int:
+    """Most bytes one frame's record holds (see :meth:`FrameRecord.held_bytes`).
+
+    The header, a copy of its masking key, and two previews of ``preview_bytes`` at most.
+    """
+    return MAX_FRAME_HEADER + 4 + 2 * preview_bytes
 
 
 @dataclasses.dataclass
@@ -65,6 +86,22 @@ class ConnectionRecord:
     @property
     def user_agent(self) -> str:
         return self.request_headers.get("User-Agent", "") or ""
+
+    def held_bytes(self) -> int:
+        """Bytes of what the peer sent that this record holds: head, headers, target, reason.
+
+        Each of the first three is cut to :data:`MAX_REQUEST_KEPT` by :meth:`keep_request`
+        and the reason is at most :data:`MAX_CLOSE_REASON`, so this never passes
+        :data:`CONNECTION_BYTES_BOUND`. The other fields are numbers and the server's own
+        short texts; ``reads`` is a list of numbers that the server caps in count.
+        """
+        headers = sum(len(name) + len(value) + 4 for name, value in self.request_headers)
+        return (
+            len(self.request_raw)
+            + headers
+            + len(self.target)
+            + len(self.close_reason.encode("utf-8"))
+        )
 
     def keep_request(self, raw: bytes, headers: Headers, target: str) -> None:
         """Keep a (redacted) request head, at most :data:`MAX_REQUEST_KEPT` bytes of it.
@@ -124,6 +161,25 @@ class FrameRecord:
     def truncated(self) -> bool:
         return len(self.payload_preview) < self.length
 
+    def held_bytes(self) -> int:
+        """Bytes this record holds: the header, its masking key, and the two previews.
+
+        For an unmasked frame the two previews are one object, counted twice here: the
+        count may only overstate what is held, never hide it.
+        """
+        mask = len(self.mask) if self.mask is not None else 0
+        return len(self.header) + mask + len(self.wire_preview) + len(self.payload_preview)
+
+    def cut(self, preview_bytes: int) -> "FrameRecord":
+        """This record with both previews at most ``preview_bytes`` long (itself if they are)."""
+        if max(len(self.wire_preview), len(self.payload_preview)) <= preview_bytes:
+            return self
+        return dataclasses.replace(
+            self,
+            wire_preview=self.wire_preview[:preview_bytes],
+            payload_preview=self.payload_preview[:preview_bytes],
+        )
+
     def frame_header(self) -> FrameHeader:
         """The recorded header as a :class:`~wslearn.frames.FrameHeader`, field by field."""
         return FrameHeader(
@@ -159,8 +215,10 @@ class FrameRecord:
         as a server would send it.
         """
         header = frame.header if frame.header is not None else frame.wire_header()
-        preview = frame.payload[:preview_bytes]
-        wire = frame.wire_preview[:preview_bytes] if header.masked else preview
+        # bytes(): a copy of its own. A slice of a memoryview would keep the whole
+        # payload it views alive for as long as the record lives.
+        preview = bytes(frame.payload[:preview_bytes])
+        wire = bytes(frame.wire_preview[:preview_bytes]) if header.masked else preview
         return cls(
             time=time,
             connection=connection,
@@ -187,6 +245,12 @@ class Recorder:
     Each change happens under a lock, so the server's threads can record while
     a notebook cell reads; readers take a snapshot with :meth:`frames` /
     :meth:`connections`.
+
+    Its memory is bounded by its settings: at most ``max_frames`` frame records of at
+    most :func:`frame_bytes_bound` bytes each, and ``max_connections`` connection
+    records of at most :data:`CONNECTION_BYTES_BOUND` bytes each; :attr:`byte_bound` is
+    that sum and :meth:`held_bytes` what is held now. (Each record also costs Python a few
+    hundred bytes of object overhead, which the record counts bound as well.)
     """
 
     def __init__(
@@ -204,8 +268,28 @@ class Recorder:
         self.version = 0
         self._lock = threading.Lock()
 
+    @property
+    def byte_bound(self) -> int:
+        """Most bytes :meth:`held_bytes` can ever be, from the settings alone."""
+        return (
+            self.max_frames * frame_bytes_bound(self.preview_bytes)
+            + self.max_connections * CONNECTION_BYTES_BOUND
+        )
+
+    def held_bytes(self) -> int:
+        """Bytes the kept records hold: frame headers and previews, request heads, reasons."""
+        with self._lock:
+            frames = list(self._frames)
+            connections = list(self._connections.values())
+        return sum(f.held_bytes() for f in frames) + sum(c.held_bytes() for c in connections)
+
     def add_frame(self, record: FrameRecord) -> None:
-        """Keep ``record``; if the store is full, the oldest frame goes and is counted."""
+        """Keep ``record``; if the store is full, the oldest frame goes and is counted.
+
+        A record made with longer previews than this recorder's ``preview_bytes`` is kept
+        cut to them, so :attr:`byte_bound` holds whoever made the record.
+        """
+        record = record.cut(self.preview_bytes)
         with self._lock:
             if len(self._frames) == self._frames.maxlen:
                 self.dropped_frames += 1

@@ -16,14 +16,10 @@ Everything the protocol says is decided by :mod:`wslearn.handshake` and
 * :class:`~wslearn.server_connection.ServerConnection` lives one connection: the handshake
   (or the test page, for a plain ``GET /``), the read loop that feeds whatever ``recv()``
   returned to its :class:`~wslearn.connection.Connection`, and the close.
-
-Starting a server on a port this process already serves stops the old one first, so
-re-running a notebook cell never fails with "address already in use".
 """
 
 from __future__ import annotations
 
-import atexit
 import errno
 import inspect
 import itertools
@@ -32,18 +28,18 @@ import socket
 import sys
 import threading
 import time
-import traceback
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple, Union
 
 from .connection import DEFAULT_MAX_SIZE
 from .deadline import Deadline
 from .errors import ConnectionClosed
 from .frame_log import FrameLog
-from .handlers import BUILTIN_HANDLERS, Handler, find_handler
+from .handlers import BUILTIN_HANDLERS, Handler, call_handler, find_handler
 from .handshake import LOCAL
 from .opcodes import CloseCode
 from .recording import ConnectionRecord, FrameRecord, Recorder
 from .server_connection import ConnectionSettings, Message, ServerConnection
+from .server_registry import forget, remember, running_servers, server_at
 from .spare_descriptor import SpareDescriptor, send_busy
 from .static_files import static_file
 
@@ -55,24 +51,6 @@ __all__ = [
     "running_servers",
     "static_file",
 ]
-
-# Servers started by this process, by (host, port): re-running a cell replaces the old one.
-_servers: Dict[Tuple[str, int], "Server"] = {}
-_servers_lock = threading.Lock()
-
-
-def running_servers() -> List["Server"]:
-    """The servers this process is running now."""
-    with _servers_lock:
-        return [s for s in _servers.values() if s.running]
-
-
-def _stop_all() -> None:
-    for server in running_servers():
-        server.stop()
-
-
-atexit.register(_stop_all)
 
 
 class Server:
@@ -131,6 +109,8 @@ class Server:
         self._threads: Set[threading.Thread] = set()
         self._listener: Optional[socket.socket] = None
         self._accept_thread: Optional[threading.Thread] = None
+        self._keepalive_thread: Optional[threading.Thread] = None
+        self._stopping = threading.Event()
         self._wake_r, self._wake_w = socket.socketpair()
 
     # ------------------------------------------------------------------ life cycle
@@ -185,6 +165,11 @@ class Server:
             target=self._accept_loop, name=f"wslearn-accept-{self.port}", daemon=True
         )
         self._accept_thread.start()
+        if self.ping_interval is not None:
+            self._keepalive_thread = threading.Thread(
+                target=self._keepalive_loop, name=f"wslearn-keepalive-{self.port}", daemon=True
+            )
+            self._keepalive_thread.start()
         return self
 
     def stop(self, code: int = CloseCode.GOING_AWAY, reason: str = "server stopping") -> None:
@@ -192,9 +177,11 @@ class Server:
         if not self.running:
             return
         self.running = False
+        self._stopping.set()
         self._wake()
-        if self._accept_thread is not None:
-            self._accept_thread.join(timeout=5)
+        for helper in (self._accept_thread, self._keepalive_thread):
+            if helper is not None:
+                helper.join(timeout=5)
         for conn in self.connections:
             try:
                 conn.close(code, reason)
@@ -216,9 +203,7 @@ class Server:
             self._frame_log.flush()  # the frames left out since the last line, if any
         for sock in (self._wake_r, self._wake_w):
             sock.close()
-        with _servers_lock:
-            if _servers.get((self.host, self.port)) is self:
-                del _servers[(self.host, self.port)]
+        forget(self)
 
     def _thread_list(self) -> List[threading.Thread]:
         with self._lock:
@@ -256,6 +241,16 @@ class Server:
                 return frames
             time.sleep(0.02)
 
+    def _keepalive_loop(self) -> None:
+        """Now and then, let every open connection Ping its peer if that is due."""
+        assert self.ping_interval is not None
+        # Often enough that a Ping or a give-up comes at most a quarter of a limit late.
+        tick = min(self.ping_interval, self.ping_timeout or self.ping_interval, 4.0) / 4
+        while not self._stopping.wait(tick):
+            now = time.monotonic()
+            for conn in self.connections:
+                conn.keep_alive(now)
+
     # ------------------------------------------------------------------ listening
 
     def _accept_loop(self) -> None:
@@ -279,7 +274,11 @@ class Server:
                         else:
                             time.sleep(0.05)  # don't spin
                         continue
-                    if self._full():
+                    with self._lock:
+                        full = self.max_connections is not None and (
+                            len(self._sockets) >= self.max_connections
+                        )
+                    if full:  # max_connections sockets, open or in their handshake
                         send_busy(sock)  # the client reads 503, and may come back later
                         continue
                     sock.setblocking(True)
@@ -304,11 +303,6 @@ class Server:
             spare.close()
             selector.close()
             self._listener.close()
-
-    def _full(self) -> bool:
-        """True if ``max_connections`` sockets (open or in their handshake) are in use."""
-        with self._lock:
-            return self.max_connections is not None and len(self._sockets) >= self.max_connections
 
     def _run_connection(self, sock: socket.socket, address: Any) -> None:
         """One connection's thread: it lives its life, the server keeps the books."""
@@ -366,23 +360,16 @@ class Server:
 
     def _dispatch(self, conn: ServerConnection, message: Message) -> None:
         """Call the handler with one whole message; its own errors close that connection."""
-        try:
-            self._handler(conn, message)
-        except (ConnectionClosed, ConnectionError):
-            pass  # the peer went away while the handler answered: nothing to report
-        except Exception as error:  # the handler's own bug (FileNotFoundError included)
-            text = traceback.format_exc()
-            self.errors.append((conn.id, error, text))
-            if self.show_errors:
-                print(
-                    f"wslearn: the handler raised on connection #{conn.id}; "
-                    f"closing it with 1011:\n{text}",
-                    file=sys.stderr,
-                )
-            try:
-                conn.close(CloseCode.INTERNAL_ERROR, f"handler error: {type(error).__name__}"[:123])
-            except (OSError, ConnectionClosed):
-                pass
+        call_handler(self._handler, conn, message, on_error=self._handler_failed)
+
+    def _handler_failed(self, conn: ServerConnection, error: BaseException, text: str) -> None:
+        self.errors.append((conn.id, error, text))
+        if self.show_errors:
+            print(
+                f"wslearn: the handler raised on connection #{conn.id}; "
+                f"closing it with 1011:\n{text}",
+                file=sys.stderr,
+            )
 
 
 def serve(port: int = 8080, host: str = "127.0.0.1", **options: Any) -> Server:
@@ -417,14 +404,11 @@ def serve(port: int = 8080, host: str = "127.0.0.1", **options: Any) -> Server:
     are :class:`Server`'s, like every option.
     """
     server = Server(host, port, **options)
-    if port:
-        with _servers_lock:
-            old = _servers.get((host, port))
-        if old is not None:
-            old.stop()
+    old = server_at(host, port) if port else None
+    if old is not None:
+        old.stop()
     server.start()
-    with _servers_lock:
-        _servers[(host, server.port)] = server
+    remember(server)
     return server
 
 

@@ -9,9 +9,8 @@ thread runs :meth:`ServerConnection.run`, the connection's whole life:
    with the test page (:mod:`wslearn.static_files`);
 2. **the read loop**: ``recv()`` whatever size arrives, feed it to the sans-I/O
    :class:`~wslearn.connection.Connection`, send the replies it queued (Pongs, the Close
-   reply), and hand each whole message to the server's handler; while the peer is quiet,
-   Ping it now and then (:mod:`wslearn.keepalive`) and give up on a peer that no longer
-   answers;
+   reply), and hand each whole message to the server's handler (meanwhile the server's
+   keepalive thread Pings the peer now and then, see :meth:`ServerConnection.keep_alive`);
 3. **the close** (§7.1.1): once we sent a Close frame, the peer's must come back within
    ``close_timeout`` seconds (a timer cuts the socket otherwise); then the server closes
    TCP first, half-closing and draining so the peer reads our last bytes.
@@ -33,9 +32,9 @@ import dataclasses
 import socket
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Callable, Optional, Sequence, Tuple, Union
 
-from .connection import Binary, Connection, Failed, Pong, State, Text
+from .connection import Binary, Connection, Event, Failed, Pong, State, Text
 from .deadline import Deadline
 from .errors import ConnectionClosed, HandshakeError
 from .frames import Frame
@@ -43,7 +42,7 @@ from .handshake import accept_response, reject_response, validate_request
 from .http11 import parse_request
 from .keepalive import PING_PAYLOAD, Keepalive
 from .opcodes import CloseCode
-from .outbox import Outbox, linger_close, wait_until_ready
+from .outbox import Outbox, linger_close
 from .recording import ConnectionRecord, FrameRecord
 from .redaction import proxy_evidence, redact_request
 from .static_files import page_response
@@ -56,7 +55,7 @@ __all__ = ["ConnectionSettings", "FrameRecording", "ServerConnection"]
 Message = Union[str, bytes]
 
 #: At most this many ``recv()`` sizes are kept per connection (then they are only counted).
-MAX_READS_RECORDED = 10_000
+MAX_READS_RECORDED = 1000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,6 +145,7 @@ class ServerConnection:
         self._on_close = on_close
         self._lock = threading.Lock()
         self._outbox = Outbox(sock, self._lock, write_timeout=settings.write_timeout)
+        self._keepalive: Optional[Keepalive] = None  # set once the connection is open
         self._close_timer: Optional[threading.Timer] = None
         #: The close code and reason, if the server gave up on the peer (see _abandon).
         self._abandoned: Optional[Tuple[int, str]] = None
@@ -189,8 +189,9 @@ class ServerConnection:
                     self.protocol.send_text(message)
                 else:
                     self.protocol.send_binary(message)
-                self._outbox.put(self.protocol.data_to_send())
-                return
+                self._outbox.put(self.protocol.data_to_send(), wait=wait > 0)
+                if self._outbox.stuck is None:
+                    return
             behind = self._outbox.backlog
         self._abandon(CloseCode.POLICY_VIOLATION, f"peer too slow: {behind} bytes unread")
         raise ConnectionClosed(
@@ -201,7 +202,7 @@ class ServerConnection:
         """Send a Ping; the peer's Pong will show up in the recording."""
         with self._lock:
             self.protocol.send_ping(data)
-            self._outbox.put(self.protocol.data_to_send())
+            self._outbox.put(self.protocol.data_to_send(), wait=False)
 
     def close(self, code: int = CloseCode.NORMAL_CLOSURE, reason: str = "") -> None:
         """Start the closing handshake; the connection's thread waits for the peer's Close."""
@@ -209,7 +210,7 @@ class ServerConnection:
             if self.protocol.state is not State.OPEN:
                 return
             self.protocol.close(code, reason)
-            self._outbox.put(self.protocol.data_to_send())
+            self._outbox.put(self.protocol.data_to_send(), wait=False)
         # §7.1.1: wait for the peer's Close, but not forever.
         timer = threading.Timer(self.settings.close_timeout, self._close_timed_out)
         timer.daemon = True
@@ -226,7 +227,7 @@ class ServerConnection:
                 self._abandoned = (code, reason)
             if self.protocol.state is State.OPEN:
                 self.protocol.close(code, reason)
-                self._outbox.put(self.protocol.data_to_send())  # written now, or never
+                self._outbox.put(self.protocol.data_to_send(), wait=False)  # now, or never
             self._outbox.close()
         try:
             self._sock.shutdown(socket.SHUT_RDWR)  # wakes the connection's thread
@@ -325,7 +326,7 @@ class ServerConnection:
             return None
         sock.sendall(accept_response(key, subprotocol))
         record.status = 101
-        sock.setblocking(False)  # from now on, bytes leave through the Outbox
+        sock.settimeout(None)
         return buffer[len(request.raw) :]
 
     def _refuse(self, error: HandshakeError) -> None:
@@ -340,9 +341,8 @@ class ServerConnection:
     def _read_loop(self, data: bytes, serving: bool) -> None:
         """Feed what arrives to the protocol until the connection is closed."""
         record, settings = self.record, self.settings
-        keepalive = None
         if settings.ping_interval is not None:
-            keepalive = Keepalive(
+            self._keepalive = Keepalive(
                 settings.ping_interval, settings.ping_timeout, now=time.monotonic()
             )
         while True:
@@ -351,38 +351,32 @@ class ServerConnection:
                     record.reads.append(len(data))
                 else:
                     record.reads_dropped += 1
-                for event in self._feed(data):
-                    if isinstance(event, (Text, Binary)):
-                        self._on_message(self, event.data)
-                    elif isinstance(event, Pong) and keepalive is not None:
-                        keepalive.pong_received(event.data, time.monotonic())
-                    elif isinstance(event, Failed):
-                        record.error = event.reason
+                with self._lock:
+                    self.protocol.feed_data(data)
+            # One event at a time, each answered before the next frame is read: an echo
+            # leaves before the Close that a later frame in the same read may cause.
+            for event in iter(self._next_event, None):
+                if isinstance(event, (Text, Binary)):
+                    self._on_message(self, event.data)
+                elif isinstance(event, Pong) and self._keepalive is not None:
+                    with self._lock:
+                        self._keepalive.pong_received(event.data, time.monotonic())
+                elif isinstance(event, Failed):
+                    record.error = event.reason
             if self.protocol.state is State.CLOSED:
                 return  # §7.1.1: the server closes the TCP connection first
             if not serving and self.protocol.state is State.OPEN:
                 self.close(CloseCode.GOING_AWAY, "server stopping")
             if not self._peer_keeps_up():
                 return
-            if self.protocol.state is not State.OPEN:
-                keepalive = None  # closing: the close timer watches the peer now
-            if keepalive is not None and not self._keep_alive(keepalive):
-                return
-            wait = (
-                None if keepalive is None else max(0.0, keepalive.next_event() - time.monotonic())
-            )
-            data = b""
-            if not wait_until_ready(self._sock, write=False, timeout=wait):
-                continue  # nothing came: time to ping, or to give up on the peer
             try:
                 data = self._sock.recv(65536)
-            except (BlockingIOError, InterruptedError):
-                continue  # woken, but nothing to read after all
             except OSError as error:
                 record.error = f"{type(error).__name__}: {error}"
                 return
             if not data:
-                self._feed(None)  # peer closed TCP: 1006 unless the handshake finished
+                with self._lock:  # peer closed TCP: 1006 unless the handshake finished
+                    self.protocol.receive_eof()
                 return
 
     def _peer_keeps_up(self) -> bool:
@@ -401,29 +395,29 @@ class ServerConnection:
         self._abandon(CloseCode.POLICY_VIOLATION, f"peer too slow: {behind} bytes unread")
         return False
 
-    def _keep_alive(self, keepalive: Keepalive) -> bool:
-        """Ping the peer if it has been quiet long enough; False if it no longer answers."""
-        now = time.monotonic()
-        due = keepalive.due(now)
-        if due == "ping":
-            try:
-                self.ping(PING_PAYLOAD)
-            except ConnectionClosed:
-                return True  # another thread started the close meanwhile: nothing to ping
-            keepalive.ping_sent(now)
-        elif due == "timeout":
-            self._abandon(
-                CloseCode.INTERNAL_ERROR, f"keepalive: no Pong within {keepalive.timeout:g} s"
-            )
-            return False
-        return True
+    def keep_alive(self, now: float) -> None:
+        """Ping the peer if it has been quiet long enough; give up if its Pong did not come.
 
-    def _feed(self, data: Optional[bytes]) -> List[Any]:
-        """Feed received bytes (None: end of stream) and send the automatic replies."""
+        The server's keepalive thread calls this now and then for every open connection,
+        with ``now`` from ``time.monotonic()``; the rule itself is :class:`Keepalive`'s.
+        """
+        keepalive = self._keepalive
+        if keepalive is None or self.protocol.state is not State.OPEN:
+            return  # not open yet, or closing: the close timer watches the peer then
         with self._lock:
-            if data is None:
-                events = self.protocol.receive_eof()
-            else:
-                events = self.protocol.receive_data(data)
+            due = keepalive.due(now)
+            if due == "ping" and self.protocol.state is State.OPEN:
+                self.protocol.send_ping(PING_PAYLOAD)
+                self._outbox.put(self.protocol.data_to_send(), wait=False)
+                keepalive.ping_sent(now)
+        if due == "timeout":
+            timeout = keepalive.timeout
+            self._abandon(CloseCode.INTERNAL_ERROR, f"keepalive: no Pong within {timeout:g} s")
+
+    def _next_event(self) -> Optional[Event]:
+        """The next event in what was received, after sending the replies it made (a Pong,
+        a Close); None when the bytes received so far hold no more."""
+        with self._lock:
+            event = self.protocol.next_event()
             self._outbox.put(self.protocol.data_to_send())
-        return events
+        return event
