@@ -289,7 +289,9 @@ class Recorder:
         A record made with longer previews than this recorder's ``preview_bytes`` is kept
         cut to them, so :attr:`byte_bound` holds whoever made the record.
         """
-        record = record.cut(self.preview_bytes)
+        limit = self.preview_bytes
+        if len(record.payload_preview) > limit or len(record.wire_preview) > limit:
+            record = record.cut(limit)  # made with other settings (the usual record fits)
         with self._lock:
             if len(self._frames) == self._frames.maxlen:
                 self.dropped_frames += 1

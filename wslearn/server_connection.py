@@ -419,5 +419,7 @@ class ServerConnection:
         a Close); None when the bytes received so far hold no more."""
         with self._lock:
             event = self.protocol.next_event()
-            self._outbox.put(self.protocol.data_to_send())
+            replies = self.protocol.data_to_send()
+            if replies:
+                self._outbox.put(replies)
         return event
