@@ -110,7 +110,7 @@ import types
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
-from .classroom import cell_source, is_check_cell, is_solution_cell, strip_solutions
+from ..classroom import cell_source, is_check_cell, is_solution_cell, strip_solutions
 
 __all__ = [
     "Exercise",
@@ -789,7 +789,7 @@ async def _run(notebook: Dict[str, Any], cwd: Path, timeout: float, limit: float
         on_cell_executed=executed,
         resources={"metadata": {"path": str(cwd)}},
     )
-    package_root = str(Path(__file__).resolve().parent.parent)
+    package_root = str(Path(__file__).resolve().parents[2])
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
     env["MPLBACKEND"] = "Agg"
