@@ -664,9 +664,9 @@ def screen_solution(
             elif _DUNDER.fullmatch(node.name) and node.name not in _ALLOWED_DUNDER_DEFS:
                 flag(node, f"defines {node.name}")
         elif isinstance(node, ast.ClassDef):
-            for base in node.bases:
-                if isinstance(base, ast.Name) and base.id in _BUILTIN_TYPES:
-                    flag(node, f"class {node.name} subclasses {base.id}")
+            for parent in node.bases:
+                if isinstance(parent, ast.Name) and parent.id in _BUILTIN_TYPES:
+                    flag(node, f"class {node.name} subclasses {parent.id}")
             if node.keywords:
                 flag(node, f"class {node.name} sets a metaclass or class keywords")
         elif isinstance(node, ast.Call):
