@@ -136,3 +136,10 @@ def test_unknown_names_and_bad_requests_are_errors(learner):
         learner.call("nothing_here")
     assert raised.value.type_name == "NameError"
     assert "error" in learner.request({"op": "explode"})
+
+
+def test_a_learner_error_in_a_check_names_the_learners_type_and_line(learner):
+    learner.run("def accept_key(key):\n    x = 1\n    return key + 1")
+    with pytest.raises(ExerciseFailed) as failed:
+        check_accept_key(RemoteFunction(learner, "accept_key"))
+    assert "raised TypeError" in str(failed.value) and "(line 3)" in str(failed.value)

@@ -150,11 +150,10 @@ def run_cases(exercise: str, function: Callable, cases: Iterable[Case]) -> Check
                 "replace the `raise NotImplementedError()` line with your code",
             ) from None
         except Exception as error:  # the learner's bug: report it plainly
-            where = traceback.extract_tb(error.__traceback__)[-1]
+            name, line = raised_where(error)
             raise ExerciseFailed(
                 exercise,
-                f"for {case.about}, your function raised {type(error).__name__}: {error} "
-                f"(line {where.lineno})",
+                f"for {case.about}, your function raised {name}: {error} (line {line})",
                 case.hint,
             ) from None
         problem = case.judge(result)
@@ -164,3 +163,18 @@ def run_cases(exercise: str, function: Callable, cases: Iterable[Case]) -> Check
         if remark:
             notes.append(sentence(f"for {case.about}, {remark}"))
     return CheckResult(exercise, count, tuple(notes))
+
+
+def raised_where(error: BaseException) -> Tuple[str, Optional[int]]:
+    """The type name of ``error`` and the line it was raised at.
+
+    When the grader calls a learner's function in the learner's own process, the error
+    comes back described (:class:`wslearn.grading.remote.LearnerError`): its
+    ``type_name`` and ``line`` are those of the learner's code, not of the grader's.
+    """
+    type_name = getattr(error, "type_name", None)
+    if isinstance(type_name, str):
+        line = getattr(error, "line", None)
+        return type_name, line if isinstance(line, int) else None
+    frames = traceback.extract_tb(error.__traceback__)
+    return type(error).__name__, frames[-1].lineno if frames else None
