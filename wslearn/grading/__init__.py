@@ -119,6 +119,7 @@ __all__ = [
     "exercises_of",
     "find_submissions",
     "build_graded_copy",
+    "learner_solutions",
     "screen_solution",
     "grade_submissions",
     "write_report",
@@ -232,7 +233,7 @@ def _defined_names(source: str) -> Set[str]:
     return {a or b for a, b in _DEF.findall(source)}
 
 
-def _student_solutions(
+def learner_solutions(
     source_nb: Dict[str, Any], student_nb: Dict[str, Any]
 ) -> Dict[int, Tuple[str, str]]:
     """For each source solution cell index: (the learner's code, a note on how it was found)."""
@@ -445,7 +446,7 @@ def build_graded_copy(
     """The teacher's notebook with the learner's solution cells, and the grader's own cells."""
     nonce = nonce or secrets.token_hex(8)
     guard = f"_wslearn_grader_{nonce}"
-    solutions = _student_solutions(source_nb, student_nb)
+    solutions = learner_solutions(source_nb, student_nb)
     exercises = exercises_of(source_nb)
     owner = {i: ex.grade_id for ex in exercises for i in ex.solution_indices}
     cells: List[Dict[str, Any]] = [_grader_cell(_SETUP.format(guard=guard, nonce=nonce), "setup")]

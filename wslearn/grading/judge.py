@@ -1,0 +1,208 @@
+"""Judging one learner's notebook: their code runs in their process, the checks run here.
+
+The teacher's source notebook is replayed cell by cell in the learner's process
+(:class:`~wslearn.grading.remote.LearnerProcess`): each explanation's code cell as the
+teacher wrote it, each solution cell as the learner wrote it. Each check cell runs in
+*the grader's* process, with every function the learner's cells define standing in as a
+:class:`~wslearn.grading.remote.RemoteFunction`. So the check, its hidden tests and its
+expected values never enter the learner's process, and what the learner's code does to
+itself (patch a module, replace a function, print "✓ all cases pass") changes none of them.
+
+The other names a check cell uses (``RFC_KEY``, a captured request...) are the teacher's:
+:func:`teacher_values` reads them once per notebook from a run of the teacher's own cells,
+so a learner who rebinds ``RFC_KEY`` changes nothing either.
+
+If the learner's process stops answering (an endless loop, a crash), the exercise at hand
+gets 0 with the reason, and a fresh process replays the cells run so far, without the one
+that failed, so the next exercises are judged as if nothing happened.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import dataclasses
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
+
+from ..checks import ExerciseFailed
+from ..classroom import cell_source, is_check_cell, is_solution_cell
+from .plain import NotPlainData
+from .remote import LearnerError, LearnerProcess, RemoteFunction
+
+__all__ = ["Verdict", "check_names", "defined_functions", "judge_notebook", "teacher_values"]
+
+StartLearner = Callable[[], LearnerProcess]
+
+
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    """An exercise's score for one learner, and what the check said (empty if it passed)."""
+
+    grade_id: str
+    points: float
+    max_points: float
+    message: str = ""
+
+
+def defined_functions(source: str) -> Set[str]:
+    """The functions (and classes) a cell defines at its top level."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    kinds = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    return {node.name for node in tree.body if isinstance(node, kinds)}
+
+
+def check_names(source: str) -> Set[str]:
+    """The names a check cell reads but does not bind itself (nor are built-ins)."""
+    tree = ast.parse(source)
+    bound: Set[str] = set()
+    read: Set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (read if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+    return {name for name in read - bound if not hasattr(builtins, name)}
+
+
+def teacher_values(
+    source_nb: Dict[str, Any], start: StartLearner, learner_names: Set[str]
+) -> Dict[str, Any]:
+    """The teacher's values of the names the check cells read (other than the learner's
+    functions), from a run of the teacher's cells other than solutions and checks."""
+    wanted: Set[str] = set()
+    for cell in source_nb.get("cells", []):
+        if is_check_cell(cell):
+            wanted |= check_names(cell_source(cell))
+    wanted -= learner_names
+    values: Dict[str, Any] = {}
+    with start() as teacher:
+        for cell in source_nb.get("cells", []):
+            if cell.get("cell_type") == "code" and not is_check_cell(cell):
+                if not is_solution_cell(cell):
+                    _run_quietly(teacher, cell_source(cell))
+        for name in sorted(wanted):
+            try:
+                value = teacher.get(name)
+            except LearnerError:
+                continue  # a module (wslearn) or a name the check cell imports itself
+            if not isinstance(value, NotPlainData):
+                values[name] = value
+    return values
+
+
+def _run_quietly(learner: LearnerProcess, source: str) -> Optional[str]:
+    """Run a cell; its error as text (None if it ran), never an exception."""
+    try:
+        learner.run(source)
+    except LearnerError as error:
+        return f"{error.type_name}: {error.message}"
+    return None
+
+
+def judge_notebook(
+    source_nb: Dict[str, Any],
+    solutions: Dict[int, Tuple[str, str]],
+    start: StartLearner,
+    *,
+    values: Dict[str, Any],
+    modules: Dict[str, Any],
+) -> List[Verdict]:
+    """Score every exercise of ``source_nb`` for one learner.
+
+    ``solutions`` gives, for each solution cell's index, the learner's code and a note on
+    how it was found (:func:`wslearn.grading.learner_solutions`). ``start`` makes a fresh
+    learner process (sandboxed, as the grader decides). ``values`` are the teacher's
+    values for the check cells (:func:`teacher_values`); ``modules`` the modules they may
+    read by name (``{"wslearn": wslearn}``).
+    """
+    verdicts: List[Verdict] = []
+    ran: List[str] = []  # the cells run in the learner's process so far, to replay them
+    functions: Set[str] = set()
+    cell_errors: Dict[str, str] = {}  # function name -> the error of the cell defining it
+    learner = start()
+    try:
+        for index, cell in enumerate(source_nb.get("cells", [])):
+            if cell.get("cell_type") != "code":
+                continue
+            if is_check_cell(cell):
+                meta = cell.get("metadata", {}).get("nbgrader", {}) or {}
+                verdict, alive = _judge(cell_source(cell), meta, learner, functions,
+                                        values, modules, cell_errors)  # fmt: skip
+                verdicts.append(verdict)
+                if not alive:
+                    learner.close()
+                    learner = _replay(start, ran)
+                continue
+            if is_solution_cell(cell):
+                source, note = solutions.get(index, ("", "no solution cell found"))
+                names = defined_functions(source)
+                functions |= names
+                error = _run_quietly(learner, source) or note or None
+            else:
+                source = cell_source(cell)
+                names, error = set(), _run_quietly(learner, source)
+            if learner.failure is not None:  # it stopped answering: go on without that cell
+                for name in names:
+                    cell_errors[name] = learner.failure
+                learner.close()
+                learner = _replay(start, ran)
+                continue
+            if error is not None:
+                for name in names:
+                    cell_errors.setdefault(name, error)
+            ran.append(source)
+    finally:
+        learner.close()
+    return verdicts
+
+
+def _replay(start: StartLearner, sources: List[str]) -> LearnerProcess:
+    learner = start()
+    for source in sources:
+        _run_quietly(learner, source)
+        if learner.failure is not None:
+            learner.close()
+            learner = start()
+    return learner
+
+
+def _judge(
+    source: str,
+    meta: Dict[str, Any],
+    learner: LearnerProcess,
+    functions: Set[str],
+    values: Dict[str, Any],
+    modules: Dict[str, Any],
+    cell_errors: Dict[str, str],
+) -> Tuple[Verdict, bool]:
+    """Run one check cell here; its verdict, and whether the learner's process still answers."""
+    grade_id = str(meta.get("grade_id", ""))
+    points = float(meta.get("points", 0) or 0)
+    namespace: Dict[str, Any] = {**modules, **values}
+    namespace.update({name: RemoteFunction(learner, name) for name in functions})
+    namespace["__name__"] = "__grader__"
+    message = ""
+    try:
+        exec(compile(source, f"<check {grade_id}>", "exec"), namespace)  # the teacher's cell
+    except ExerciseFailed as failed:
+        message = str(failed)
+    except NotImplementedError:
+        message = "not written yet: the function still raises NotImplementedError"
+    except AssertionError:
+        message = "a hidden test failed (it is not shown: it holds the answer)"
+    except LearnerError as error:
+        message = error.message
+    except Exception as error:  # e.g. a result of the wrong shape that the check tripped on
+        message = f"the check could not use your answer ({type(error).__name__})"
+    needed = check_names(source) & functions
+    problems = [cell_errors[name] for name in sorted(needed) if name in cell_errors]
+    if message and problems:
+        message += f" (your cell raised {problems[0]})"
+    alive = learner.failure is None
+    verdict = Verdict(grade_id, 0.0 if message else points, points, message)
+    return verdict, alive
