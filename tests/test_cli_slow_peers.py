@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 
@@ -179,3 +181,16 @@ def test_time_limits_must_be_seconds_or_none(value):
     with pytest.raises(argparse.ArgumentTypeError):
         parse_seconds(value)
     assert parse_seconds("none") is None and parse_seconds("0.25") == 0.25
+
+
+@pytest.mark.parametrize("option", ["--write-timeout", "--close-timeout", "--handshake-timeout"])
+@pytest.mark.parametrize("value", ["0", "-2", "none"])
+def test_limits_that_cannot_be_turned_off_refuse_zero_and_none(option, value):
+    done = subprocess.run(
+        [sys.executable, "-m", "wslearn", "serve", "--port", "0", option, value],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    assert option in done.stderr and "Traceback" not in done.stderr

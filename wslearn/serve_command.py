@@ -19,7 +19,14 @@ from .handlers import BUILTIN_HANDLERS
 from .handshake import LOCAL
 from .server import serve
 
-__all__ = ["add_serve_command", "origins_option", "parse_seconds", "parse_size", "run_serve"]
+__all__ = [
+    "add_serve_command",
+    "origins_option",
+    "parse_seconds",
+    "parse_size",
+    "positive_seconds",
+    "run_serve",
+]
 
 _UNITS = {
     "": 1,
@@ -65,6 +72,14 @@ def parse_seconds(text: str) -> Optional[float]:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
     if not seconds > 0:  # also refuses nan
         raise argparse.ArgumentTypeError(f"{text!r}: give more than 0 seconds, or 'none'")
+    return seconds
+
+
+def positive_seconds(text: str) -> float:
+    """Parse a time limit that cannot be turned off: more than 0 seconds."""
+    seconds = parse_seconds(text)
+    if seconds is None:
+        raise argparse.ArgumentTypeError("this limit cannot be turned off: give seconds, e.g. 5")
     return seconds
 
 
@@ -126,14 +141,14 @@ def add_serve_command(commands: Any) -> None:
     run.add_argument("--quiet", action="store_true", help="don't print a line per frame")
     run.add_argument(
         "--handshake-timeout",
-        type=float,
+        type=positive_seconds,
         default=5.0,
         metavar="SECONDS",
         help="drop a client whose opening handshake takes longer (default 5)",
     )
     run.add_argument(
         "--close-timeout",
-        type=float,
+        type=positive_seconds,
         default=3.0,
         metavar="SECONDS",
         help="stop waiting for a peer's Close frame after this long (default 3)",
@@ -161,7 +176,7 @@ def add_serve_command(commands: Any) -> None:
     )
     run.add_argument(
         "--write-timeout",
-        type=float,
+        type=positive_seconds,
         default=10.0,
         metavar="SECONDS",
         help="close a peer that reads nothing for this long while data waits (default 10)",
