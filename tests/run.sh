@@ -7,7 +7,9 @@
 #   1. installs requirements-dev.txt and this package (editable),
 #   2. installs Debian's chromium with apt-get if it is missing (the browser tests drive it with
 #      Playwright, which cannot download its own browsers here),
-#   3. runs pytest with branch coverage of the wslearn package.
+#   3. installs Debian's bubblewrap with apt-get if it is missing (the grader's sandbox,
+#      wslearn/grading/sandbox.py; its tests fail without it),
+#   4. runs pytest with branch coverage of the wslearn package.
 # WSLEARN_SKIP_BROWSER=1 runs without a browser (browser tests are skipped); never allowed when CI=true.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,23 +34,34 @@ fi
 echo "== installing requirements-dev.txt and wslearn (editable)"
 "$PYTHON" -m pip install --disable-pip-version-check -q -r requirements-dev.txt -e .
 
-if [ "$skip_browser" = "0" ] && ! command -v chromium >/dev/null 2>&1; then
-    echo "== installing Debian's chromium"
+# install_debian_package COMMAND PACKAGE WHY: apt-get install PACKAGE unless COMMAND is on PATH.
+install_debian_package() {
+    local command=$1 package=$2 why=$3
+    if command -v "$command" >/dev/null 2>&1; then
+        return 0
+    fi
+    echo "== installing Debian's $package"
     if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
         apt-get update
-        DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+        DEBIAN_FRONTEND=noninteractive apt-get install -y "$package"
     elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
         sudo -n apt-get update
-        sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+        sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y "$package"
     else
-        echo "Browser tests need Debian's chromium: sudo apt-get install -y chromium (or set WSLEARN_SKIP_BROWSER=1 to run without them)" >&2
+        echo "$why: sudo apt-get install -y $package" >&2
         exit 2
     fi
-    if ! command -v chromium >/dev/null 2>&1; then
-        echo "chromium is still not on PATH after apt-get install." >&2
+    if ! command -v "$command" >/dev/null 2>&1; then
+        echo "$command is still not on PATH after apt-get install $package." >&2
         exit 2
     fi
+}
+
+if [ "$skip_browser" = "0" ]; then
+    install_debian_package chromium chromium \
+        "Browser tests need Debian's chromium (or set WSLEARN_SKIP_BROWSER=1 to run without them)"
 fi
+install_debian_package bwrap bubblewrap "The grader's sandbox tests need Debian's bubblewrap"
 
 if [ "$skip_browser" = "0" ]; then
     # The tests turn a would-be skip (no browser) into a failure.
