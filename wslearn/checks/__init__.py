@@ -14,7 +14,9 @@ what was given, what came back, what the rule says, and a hint — but never
 the expected answer itself, so the exercise stays an exercise.
 
 The helpers here are what every topic module (``wslearn.checks.<topic>``)
-builds its checks from.
+builds its checks from. :data:`COVERS` says, for each check, which library
+functions answer its exercise: the grader cuts them out of the package that
+learner code sees while it is graded.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import random
 import traceback
-from typing import Any, Callable, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 __all__ = [
     "ExerciseFailed",
@@ -33,7 +35,89 @@ __all__ = [
     "sentence",
     "not_bytes",
     "fixed_rng",
+    "COVERS",
 ]
+
+# Every way the library XORs a payload with a key. unmask (``mask`` is the same function),
+# unmask_reference, unmask_fast and speedups.unmask take the offset too; the in-place ones
+# answer with a bytearray around them. Frame.to_wire and Frame.from_header (un)mask with
+# unmask_fast, so they go with it. (websockets.frames.apply_mask answers as well, but it is
+# not wslearn's to cut.)
+_UNMASKING = (
+    "masking.unmask",
+    "masking.unmask_reference",
+    "masking.unmask_fast",
+    "masking.unmask_in_place",
+    "speedups.unmask",
+    "speedups.unmask_in_place",
+)
+
+#: The library functions that answer each exercise, by the name of the exercise's check:
+#: dotted names relative to the package (``"handshake.accept_key"``, ``"close.Close.parse"``).
+#: A function is listed when calling it, with at most trivial glue, gives the right answer:
+#: the grader cuts these out of the copy of the package that learner code sees while it is
+#: graded (:func:`wslearn.grading.package_view.learner_package`), so delegating the exercise
+#: to the library earns nothing. Where several doors lead to one function (Frame.parse,
+#: FrameReader and Connection all read a header with parse_frame_header), cutting that one
+#: closes them all. An empty entry: nothing of wslearn's own answers the exercise.
+COVERS: Dict[str, Tuple[str, ...]] = {
+    # Notebook 01. parse_request(data).headers, names lower-cased and repeats joined with
+    # get_all: one line of glue (the exercise says: don't use wslearn).
+    "check_parse_headers": ("http11.parse_request",),
+    # token.lower() in Headers([("x", value)]).tokens("x"): how the check itself decides.
+    "check_has_token": ("http11.Headers.tokens",),
+    # 101, or the status of the HandshakeError that validate_request(parse_request(data))
+    # raises: how the check finds wslearn's own answer. The exercise allows parse_request and
+    # headers.tokens, not this.
+    "check_status_for": ("handshake.validate_request",),
+    # Notebook 02. accept_response(key) carries the value too, but reaches it through this.
+    "check_accept_key": ("handshake.accept_key",),
+    # accept_response(key) is the answer; http_response(101, headers=[Upgrade and
+    # Sec-WebSocket-Accept]) is a 101 a client accepts too. accept_key stays: the hint offers it.
+    "check_build_101": ("handshake.accept_response", "http11.http_response"),
+    # Notebook 03. (header.length, header.header_size), or None while the header is incomplete.
+    "check_payload_length": ("frames.parse_frame_header",),
+    # Frame.wire_header, to_wire and serialize build their headers with it, so they go too.
+    "check_encode_header": ("frames.encode_frame_header",),
+    # bool(opcode & 0x8) is the whole answer. Opcode.is_control knows only the six opcodes
+    # defined (Opcode(3) raises), and parse_frame_header needs it.
+    "check_is_control": (),
+    # Notebook 04.
+    "check_unmask_loop": _UNMASKING,
+    "check_unmask_from": _UNMASKING,
+    # parse_frame_header(frame).mask.
+    "check_read_mask_key": ("frames.parse_frame_header",),
+    # Notebook 05. Frame.parse(data)[0] holds the opcode and the unmasked payload; FrameReader
+    # and Frame.from_header need a header from parse_frame_header, so it goes too. unmask
+    # stays: notebook 04's exercise, one step of this one.
+    "check_decode_frame": ("frames.Frame.parse", "frames.parse_frame_header"),
+    # A handler: upper-case or reverse, then connection.send(). The library's handlers (echo,
+    # broadcast) send something else.
+    "check_shout": (),
+    # Notebook 06. Close(code, reason).serialize(): its LocalProtocolError is a ValueError.
+    # Only 1005 needs a test of its own (serialize() sends it as b"", the exercise refuses it).
+    "check_close_payload": ("close.Close.serialize",),
+    # Close.parse(payload): its code and reason.
+    "check_parse_close": ("close.Close.parse",),
+    # Frame(PONG, Frame.parse(ping)[0].payload).serialize(), or a server Connection fed the
+    # Ping, which answers it by itself: both read the Ping with parse_frame_header.
+    "check_pong_for": ("frames.Frame.parse", "frames.parse_frame_header"),
+    # Notebook 07. A FrameReader(keep_wire=len(stream)) fed the stream hands out the whole
+    # frames (header.raw + wire_preview) and keeps the rest (buffered). parse_frame_header
+    # stays: the loop around it is the exercise.
+    "check_split_frames": ("reader.FrameReader.next_frame",),
+    # A client Connection fed frame.serialize() for each frame gives the messages as Text and
+    # Binary events; _handle_data is where it puts fragments together.
+    "check_assemble": ("connection.Connection._handle_data",),
+    # The standard library's incremental UTF-8 decoder answers it (the notebook shows it);
+    # views.text.decode_text only wraps it.
+    "check_utf8_safe_cut": (),
+    # Notebook 08. validate_request(origins=[...]) compares whole strings (a listed 'null'
+    # gets in) and origin_is_local is another policy: neither is this answer.
+    "check_origin_allowed": (),
+    # No recv() loop of the library reads exactly n bytes.
+    "check_read_exactly": (),
+}
 
 
 def sentence(text: str) -> str:
