@@ -462,9 +462,15 @@ def _names_in(cell: str):
 
 
 def test_every_name_in_notebook_08s_comparison_table_exists() -> None:
+    import websockets.asyncio.server
     import websockets.sync.server
 
-    serve_of = {"wslearn": wslearn.serve, "websockets": websockets.sync.server.serve}
+    # A websockets option may belong to its threaded server or to its asyncio one (the table
+    # says which: write_limit= is the asyncio server's).
+    serve_of = {
+        "wslearn": [wslearn.serve],
+        "websockets": [websockets.sync.server.serve, websockets.asyncio.server.serve],
+    }
     rows = _comparison_table()
     assert len(rows) >= 10
     checked = 0
@@ -472,7 +478,11 @@ def test_every_name_in_notebook_08s_comparison_table_exists() -> None:
         for library, cell in zip(("wslearn", "websockets"), columns):
             for name in _names_in(cell):
                 if name.endswith("="):
-                    parameters = inspect.signature(serve_of[library]).parameters
+                    parameters = {
+                        parameter
+                        for serve in serve_of[library]
+                        for parameter in inspect.signature(serve).parameters
+                    }
                     assert name[:-1] in parameters, f"{idea}: {library}.serve has no {name}"
                 elif "." in name:
                     module, _, attribute = name.rpartition(".")
