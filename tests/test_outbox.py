@@ -10,17 +10,16 @@ import time
 import pytest
 from helpers import rawclient as rc
 
-from wslearn.outbox import Outbox, wait_until_ready
+from wslearn.outbox import Outbox
 
 pytestmark = pytest.mark.timeout(30)
 
 
 def make_pair(buffer: int = 4096):
-    """A non-blocking socket with a small send buffer, its peer, and an outbox for it."""
+    """A socket with a small send buffer, its peer, and an outbox for it."""
     ours, theirs = socket.socketpair()
     ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, buffer)
     theirs.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, buffer)
-    ours.setblocking(False)
     lock = threading.Lock()
     return ours, theirs, lock, Outbox(ours, lock, write_timeout=1.0)
 
@@ -149,12 +148,3 @@ def test_bytes_put_after_close_are_dropped():
         theirs.settimeout(0.2)
         with pytest.raises(socket.timeout):
             theirs.recv(10)
-
-
-def test_wait_until_ready_times_out_then_sees_data():
-    left, right = socket.socketpair()
-    with left, right:
-        assert not wait_until_ready(left, write=False, timeout=0.05)
-        right.sendall(b"!")
-        assert wait_until_ready(left, write=False, timeout=1)
-        assert wait_until_ready(left, write=True, timeout=1)

@@ -13,8 +13,9 @@ stays in the outbox, in order, and is written when the socket has room again, by
 thread at a time:
 
 * a sender that may wait (``put(data, wait=True)``: the connection's own thread, which
-  should slow down to its peer's pace) writes until its bytes are out, releasing the lock
-  whenever the socket is full, so others can still queue bytes, close, or stop;
+  should slow down to its peer's pace) writes until its bytes are out, with the lock
+  released while the kernel takes them, so others can still queue bytes, close, or stop
+  (only the thread that writes the backlog out ever writes: bytes keep their order);
 * a sender that must not wait (``wait=False``: a broadcast to many peers, a Ping, a
   Close) leaves the rest to a writer thread, started only then.
 
@@ -24,20 +25,23 @@ takes nothing at all for ``write_timeout`` seconds is given up on. The outbox sa
 connection (its record says 1008, with that reason).
 
 Every method is called with the connection's lock held (the lock is passed in), so
-bytes are queued in the very order the protocol made them.
+bytes are queued in the very order the protocol made them. The socket stays in blocking
+mode: a write that must not wait says so (``MSG_DONTWAIT``), and a write that may wait does
+so in the kernel, for ``write_timeout`` seconds at most (the socket's ``SO_SNDTIMEO``).
 """
 
 from __future__ import annotations
 
-import select
 import socket
+import struct
+import sys
 import threading
 from collections import deque
 from typing import Deque, Optional
 
 from .deadline import Deadline
 
-__all__ = ["Outbox", "linger_close", "wait_until_ready"]
+__all__ = ["Outbox", "linger_close"]
 
 #: Send only what the kernel takes now. (Windows has no such flag: there a write waits as
 #: ``sendall()`` does, and a slow reader holds up whoever sends to it.)
@@ -60,6 +64,10 @@ class Outbox:
         self.write_timeout = write_timeout
         #: Why the peer was given up on, if it was.
         self.stuck: Optional[str] = None
+        if sys.platform != "win32":  # a write that waits, waits write_timeout at most
+            seconds, fraction = divmod(write_timeout, 1.0)
+            timeval = struct.pack("ll", int(seconds), int(fraction * 1e6))
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
 
     @property
     def backlog(self) -> int:
@@ -136,26 +144,39 @@ class Outbox:
             self._room.notify_all()
 
     def _write_all(self) -> None:
-        """Write until nothing is left, waiting for room with the lock released.
+        """Write until nothing is left, the lock released while the kernel takes the bytes.
 
-        The peer must take some bytes every ``write_timeout`` seconds, or it is given up on.
+        Each write waits for room in the kernel for ``write_timeout`` seconds at most; a
+        peer that takes nothing for that long is given up on.
         """
-        self._writing = True
-        patience = Deadline(self.write_timeout)  # renewed each time the peer takes bytes
+        self._writing = True  # from now on only this thread writes: other puts just queue
         try:
-            while self._backlog and not self.closed:
-                if patience.expired:
-                    self._give_up()
-                    return
-                self._lock.release()  # wait for the socket, not for the lock's holders
+            while self._chunks and not self.closed:
+                chunk = self._chunks[0]
+                self._lock.release()  # wait for the peer, not for the lock's holders
                 try:
-                    wait_until_ready(self._sock, write=True, timeout=patience.remaining())
+                    sent = self._sock.send(chunk)
+                except (BlockingIOError, InterruptedError):
+                    sent = 0  # write_timeout passed, and the peer took nothing
+                except OSError:
+                    sent = -1  # the peer is gone (reset, or the socket was shut down)
                 finally:
                     self._lock.acquire()
-                before = self._backlog
-                self._write_some()
-                if self._backlog < before:
-                    patience = Deadline(self.write_timeout)
+                if self.closed:
+                    return
+                if sent == 0:
+                    self._give_up()
+                    return
+                if sent < 0:
+                    self.close()
+                    return
+                self._backlog -= sent
+                if sent < len(chunk):
+                    self._chunks[0] = chunk[sent:]
+                else:
+                    self._chunks.popleft()
+                if self._waiting:
+                    self._room.notify_all()
         finally:
             self._writing = False
 
@@ -182,23 +203,6 @@ class Outbox:
             self._writing = False
             if self._backlog:
                 self._write_all()
-
-
-def wait_until_ready(sock: socket.socket, *, write: bool, timeout: Optional[float]) -> bool:
-    """Wait until ``sock`` can be read (or written, if ``write``); False on timeout.
-
-    ``None`` waits without a limit. A socket that was shut down or failed counts as ready:
-    the read or write that follows says what happened.
-    """
-    if not hasattr(select, "poll"):  # Windows: select() works for sockets
-        readers, writers, errors = select.select(
-            [] if write else [sock], [sock] if write else [], [sock], timeout
-        )
-        return bool(readers or writers or errors)
-    poller = select.poll()
-    poller.register(sock, select.POLLOUT if write else select.POLLIN)
-    milliseconds = None if timeout is None else max(0, int(timeout * 1000 + 0.999))
-    return bool(poller.poll(milliseconds))
 
 
 def linger_close(sock: socket.socket, seconds: float = 1.0) -> None:
