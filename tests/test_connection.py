@@ -911,3 +911,15 @@ def test_binary_frames_still_arriving_are_not_utf8_checked():
     whole = client_frame(Opcode.BINARY, b"\xff" * 100)
     assert conn.receive_data(whole[:50]) == []
     assert conn.receive_data(whole[50:]) == [Binary(b"\xff" * 100)]
+
+
+def test_buffered_counts_the_bytes_not_yet_read_into_events():
+    conn = Connection("server")
+    two = client_frame(Opcode.TEXT, b"a") + client_frame(Opcode.TEXT, b"bc")
+    conn.feed_data(two[:-1])
+    assert conn.buffered == len(two) - 1
+    assert conn.next_event() == Text("a")
+    assert conn.buffered == len(client_frame(Opcode.TEXT, b"bc")) - 1  # a frame still arriving
+    assert conn.next_event() is None
+    conn.feed_data(two[-1:])
+    assert conn.next_event() == Text("bc") and conn.buffered == 0

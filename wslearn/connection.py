@@ -159,6 +159,11 @@ class Connection:
         if self.state is not State.CLOSED:
             self._reader.feed(data)
 
+    @property
+    def buffered(self) -> int:
+        """Bytes fed but not yet read into events (part of a frame still arriving, or more)."""
+        return self._reader.buffered
+
     def next_event(self) -> Optional[Event]:
         """The next event in the bytes fed so far, or None if they hold no more."""
         events: List[Event] = []  # one at most: each frame makes one event, or none

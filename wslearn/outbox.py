@@ -83,8 +83,15 @@ class Outbox:
         """
         if self.closed or not data:
             return
-        self._chunks.append(memoryview(data))
-        self._backlog += len(data)
+        if not self._chunks and not self._writing:  # nothing waits: try the kernel at once
+            sent = self._send_now(data)
+            if sent is None or sent == len(data):
+                return  # the usual case: it took everything (or the peer is gone)
+            rest = memoryview(data)[sent:]
+        else:
+            rest = memoryview(data)
+        self._chunks.append(rest)
+        self._backlog += len(rest)
         if self._writing:
             return  # the thread writing now writes these bytes too, in their turn
         self._write_some()
@@ -128,20 +135,27 @@ class Outbox:
         """Write what the kernel takes now, without waiting."""
         while self._chunks:
             chunk = self._chunks[0]
-            try:
-                sent = self._sock.send(chunk, DONTWAIT)
-            except (BlockingIOError, InterruptedError):
-                break  # the kernel's buffer is full: the rest waits for the peer to read
-            except OSError:
-                self.close()  # the peer is gone (reset, or the socket was shut down)
+            sent = self._send_now(chunk)
+            if sent is None:
                 return
             self._backlog -= sent
             if sent < len(chunk):
                 self._chunks[0] = chunk[sent:]  # a view of the rest: no copy
-                break
+                break  # the kernel's buffer is full: the rest waits for the peer to read
             self._chunks.popleft()
         if self._waiting:
             self._room.notify_all()
+
+    def _send_now(self, data: "bytes | memoryview") -> Optional[int]:
+        """Bytes the kernel took of ``data`` now (0 when its buffer is full), without waiting;
+        None if the peer is gone (reset, or the socket was shut down): the outbox closes."""
+        try:
+            return self._sock.send(data, DONTWAIT)
+        except (BlockingIOError, InterruptedError):
+            return 0
+        except OSError:
+            self.close()
+            return None
 
     def _write_all(self) -> None:
         """Write until nothing is left, the lock released while the kernel takes the bytes.

@@ -32,7 +32,7 @@ import dataclasses
 import socket
 import threading
 import time
-from typing import TYPE_CHECKING, Callable, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Callable, Iterator, Optional, Sequence, Tuple, Union
 
 from .connection import Binary, Connection, Event, Failed, Pong, State, Text
 from .deadline import Deadline
@@ -355,7 +355,7 @@ class ServerConnection:
                     self.protocol.feed_data(data)
             # One event at a time, each answered before the next frame is read: an echo
             # leaves before the Close that a later frame in the same read may cause.
-            for event in iter(self._next_event, None):
+            for event in self._events():
                 if isinstance(event, (Text, Binary)):
                     self._on_message(self, event.data)
                 elif isinstance(event, Pong) and self._keepalive is not None:
@@ -413,6 +413,16 @@ class ServerConnection:
         if due == "timeout":
             timeout = keepalive.timeout
             self._abandon(CloseCode.INTERNAL_ERROR, f"keepalive: no Pong within {timeout:g} s")
+
+    def _events(self) -> Iterator[Event]:
+        """The events in what was received, one at a time (see _next_event)."""
+        while True:
+            event = self._next_event()
+            if event is None:
+                return
+            yield event
+            if not self.protocol.buffered:
+                return  # nothing more to read: no need to ask
 
     def _next_event(self) -> Optional[Event]:
         """The next event in what was received, after sending the replies it made (a Pong,
