@@ -150,8 +150,10 @@ def test_cannot_write_outside_its_folder() -> None:
         run_python(TRY_EACH % "open(path, 'w').write('x')", data=json.dumps(paths).encode())
     )
     for path in paths:
-        # read-only file system: the host's folders, and the sandbox's own skeleton (/, /dev)
-        assert result[path] == "EROFS", (path, result[path])
+        # Read-only file system: the host's folders, and the sandbox's own skeleton (/, /dev).
+        # A folder that is only the parent of a shown path (the project, when it lives under
+        # /tmp: the sandbox's own /tmp then holds that parent) is root's: permission denied.
+        assert result[path] in ("EROFS", "EACCES"), (path, result[path])
         assert not os.path.exists(path)
 
 
@@ -165,10 +167,16 @@ def test_its_tmp_is_not_the_hosts_and_is_thrown_away() -> None:
             print(json.dumps({{"tmp": os.listdir("/tmp"), **where}}))
         """)
     )
-    assert first["tmp"] == [marker] and first["cwd"] == first["home"] == "/tmp"
+    # Shown paths that live under the host's /tmp (a project cloned there) appear in the
+    # sandbox's /tmp as their parent folders: those, and nothing else of the host's.
+    shown = {
+        Path(p).parts[2] for p in [str(PACKAGE), *sandbox.python_paths()] if p.startswith("/tmp/")
+    }
+    assert sorted(first["tmp"]) == sorted({marker} | shown)
+    assert first["cwd"] == first["home"] == "/tmp"
     assert not os.path.exists(f"/tmp/{marker}")  # not on the host's /tmp
     second = answer(run_python("import json, os; print(json.dumps({'tmp': os.listdir('/tmp')}))"))
-    assert second["tmp"] == []  # the next sandbox starts empty
+    assert sorted(second["tmp"]) == sorted(shown)  # the next sandbox starts empty
 
 
 def test_writes_are_bounded_in_size() -> None:
