@@ -455,3 +455,14 @@ def test_code_that_reaches_for_the_checking_machinery_is_held(source):
 )
 def test_plain_solutions_pass_the_screen(source):
     assert screen_solution(source, notebook_modules={"wslearn": "wslearn"}) == []
+
+
+def test_the_guard_line_is_read_even_when_it_arrives_in_pieces():
+    from wslearn.grading import _guard_report
+
+    pieces = [
+        {"output_type": "stream", "name": "stdout", "text": "n0nce rest"},
+        {"output_type": "stream", "name": "stdout", "text": ["ored: wslearn.", "accept_key\n"]},
+    ]
+    assert _guard_report({"outputs": pieces}, "n0nce") == "wslearn.accept_key"
+    assert _guard_report({"outputs": []}, "n0nce") is None

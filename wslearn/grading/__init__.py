@@ -896,16 +896,19 @@ def _explain(ename: str, evalue: str, *, timeout: float, in_check: bool) -> str:
 
 
 def _guard_report(cell: Dict[str, Any], nonce: str) -> Optional[str]:
-    """What the grader cell before a check had to put back ('' for nothing), None if unknown."""
+    """What the grader cell before a check had to put back ('' for nothing), None if unknown.
+
+    The cell's stream outputs are joined first: one printed line may arrive in pieces.
+    """
+    pieces = []
     for output in cell.get("outputs", []):
-        if output.get("output_type") != "stream":
-            continue
-        text = output.get("text", "")
-        text = "".join(text) if isinstance(text, list) else text
-        for line in text.splitlines():
-            if line.startswith(nonce + " "):
-                restored = line.split(" restored: ", 1)[-1].strip()
-                return "" if restored == "-" else restored
+        if output.get("output_type") == "stream" and output.get("name", "stdout") == "stdout":
+            text = output.get("text", "")
+            pieces.append("".join(text) if isinstance(text, list) else str(text))
+    for line in "".join(pieces).splitlines():
+        if line.startswith(nonce + " "):
+            restored = line.split(" restored: ", 1)[-1].strip()
+            return "" if restored == "-" else restored
     return None
 
 
