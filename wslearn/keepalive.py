@@ -28,7 +28,11 @@ from __future__ import annotations
 
 from typing import Optional
 
-__all__ = ["Keepalive", "PING_PAYLOAD"]
+__all__ = ["DEFAULT_PING_INTERVAL", "DEFAULT_PING_TIMEOUT", "Keepalive", "PING_PAYLOAD"]
+
+#: websockets' defaults: a Ping after 20 quiet seconds, and 20 seconds for its Pong.
+DEFAULT_PING_INTERVAL = 20.0
+DEFAULT_PING_TIMEOUT = 20.0
 
 #: What the server's keepalive Pings carry: the Pong echoes it (§5.5.3), and a learner
 #: reading the recorded frames sees at once what these frames are for.

@@ -41,7 +41,13 @@ from typing import Deque, Optional
 
 from .deadline import Deadline
 
-__all__ = ["Outbox", "linger_close"]
+__all__ = ["DEFAULT_WRITE_LIMIT", "DEFAULT_WRITE_TIMEOUT", "Outbox", "linger_close"]
+
+#: A sender waits while more than this many bytes are unsent (websockets' ``write_limit``
+#: is 32 KiB above the kernel's buffers; the same order of size).
+DEFAULT_WRITE_LIMIT = 2**16
+#: A peer that takes nothing for this many seconds is given up on.
+DEFAULT_WRITE_TIMEOUT = 10.0
 
 #: Send only what the kernel takes now. (Windows has no such flag: there a write waits as
 #: ``sendall()`` does, and a slow reader holds up whoever sends to it.)
@@ -83,20 +89,14 @@ class Outbox:
         """
         if self.closed or not data:
             return
-        if not self._chunks and not self._writing:  # nothing waits: try the kernel at once
-            sent = self._send_now(data)
-            if sent is None or sent == len(data):
-                return  # the usual case: it took everything (or the peer is gone)
-            rest = memoryview(data)[sent:]
-        else:
-            rest = memoryview(data)
-        self._chunks.append(rest)
-        self._backlog += len(rest)
-        if self._writing:
-            return  # the thread writing now writes these bytes too, in their turn
-        self._write_some()
-        if not self._backlog:
-            return  # the usual case: the kernel took everything at once
+        if self._writing:  # the thread writing now writes these bytes too, in their turn
+            self._queue(memoryview(data))
+            return
+        # Not writing means nothing waits before these bytes: try the kernel at once.
+        sent = self._send_now(data)
+        if sent is None or sent == len(data):
+            return  # the usual case: it took everything (or the peer is gone)
+        self._queue(memoryview(data)[sent:])
         if wait:
             self._write_all()
         else:
@@ -131,17 +131,16 @@ class Outbox:
         self._backlog = 0
         self._room.notify_all()
 
-    def _write_some(self) -> None:
-        """Write what the kernel takes now, without waiting."""
-        while self._chunks:
-            chunk = self._chunks[0]
-            sent = self._send_now(chunk)
-            if sent is None:
-                return
-            self._backlog -= sent
-            if sent < len(chunk):
-                self._chunks[0] = chunk[sent:]  # a view of the rest: no copy
-                break  # the kernel's buffer is full: the rest waits for the peer to read
+    def _queue(self, rest: memoryview) -> None:
+        self._chunks.append(rest)
+        self._backlog += len(rest)
+
+    def _taken(self, chunk: memoryview, sent: int) -> None:
+        """The kernel took ``sent`` bytes of the first chunk: drop them, tell the waiters."""
+        self._backlog -= sent
+        if sent < len(chunk):
+            self._chunks[0] = chunk[sent:]  # a view of the rest: no copy
+        else:
             self._chunks.popleft()
         if self._waiting:
             self._room.notify_all()
@@ -184,13 +183,7 @@ class Outbox:
                 if sent < 0:
                     self.close()
                     return
-                self._backlog -= sent
-                if sent < len(chunk):
-                    self._chunks[0] = chunk[sent:]
-                else:
-                    self._chunks.popleft()
-                if self._waiting:
-                    self._room.notify_all()
+                self._taken(chunk, sent)
         finally:
             self._writing = False
 

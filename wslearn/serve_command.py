@@ -17,6 +17,8 @@ from typing import Any, List, Optional, Union
 
 from .handlers import BUILTIN_HANDLERS
 from .handshake import LOCAL
+from .keepalive import DEFAULT_PING_INTERVAL, DEFAULT_PING_TIMEOUT
+from .outbox import DEFAULT_WRITE_LIMIT, DEFAULT_WRITE_TIMEOUT
 from .server import serve
 
 __all__ = [
@@ -156,28 +158,28 @@ def add_serve_command(commands: Any) -> None:
     run.add_argument(
         "--ping-interval",
         type=parse_seconds,
-        default=20.0,
+        default=DEFAULT_PING_INTERVAL,
         metavar="SECONDS",
         help="ping a quiet peer after this long (default 20; 'none': never)",
     )
     run.add_argument(
         "--ping-timeout",
         type=parse_seconds,
-        default=20.0,
+        default=DEFAULT_PING_TIMEOUT,
         metavar="SECONDS",
         help="close a peer whose Pong takes longer (default 20; 'none': never)",
     )
     run.add_argument(
         "--write-limit",
         type=parse_size,
-        default=2**16,
+        default=DEFAULT_WRITE_LIMIT,
         metavar="SIZE",
         help="a peer with more than this unread waits for its reading (default 64KiB)",
     )
     run.add_argument(
         "--write-timeout",
         type=positive_seconds,
-        default=10.0,
+        default=DEFAULT_WRITE_TIMEOUT,
         metavar="SECONDS",
         help="close a peer that reads nothing for this long while data waits (default 10)",
     )

@@ -36,7 +36,9 @@ from .errors import ConnectionClosed
 from .frame_log import FrameLog
 from .handlers import BUILTIN_HANDLERS, Handler, call_handler, find_handler
 from .handshake import LOCAL
+from .keepalive import DEFAULT_PING_INTERVAL, DEFAULT_PING_TIMEOUT
 from .opcodes import CloseCode
+from .outbox import DEFAULT_WRITE_LIMIT, DEFAULT_WRITE_TIMEOUT
 from .recording import ConnectionRecord, FrameRecord, Recorder
 from .server_connection import ConnectionSettings, Message, ServerConnection
 from .server_registry import forget, remember, running_servers, server_at
@@ -71,10 +73,10 @@ class Server:
         subprotocols: Sequence[str] = (),
         handshake_timeout: float = 5.0,
         close_timeout: float = 3.0,
-        ping_interval: Optional[float] = 20.0,
-        ping_timeout: Optional[float] = 20.0,
-        write_limit: int = 2**16,
-        write_timeout: float = 10.0,
+        ping_interval: Optional[float] = DEFAULT_PING_INTERVAL,
+        ping_timeout: Optional[float] = DEFAULT_PING_TIMEOUT,
+        write_limit: int = DEFAULT_WRITE_LIMIT,
+        write_timeout: float = DEFAULT_WRITE_TIMEOUT,
         max_connections: Optional[int] = None,
         max_frames: int = 10_000,
         preview_bytes: int = 256,

@@ -40,9 +40,9 @@ from .errors import ConnectionClosed, HandshakeError
 from .frames import Frame
 from .handshake import accept_response, reject_response, validate_request
 from .http11 import parse_request
-from .keepalive import PING_PAYLOAD, Keepalive
+from .keepalive import DEFAULT_PING_INTERVAL, DEFAULT_PING_TIMEOUT, PING_PAYLOAD, Keepalive
 from .opcodes import CloseCode
-from .outbox import Outbox, linger_close
+from .outbox import DEFAULT_WRITE_LIMIT, DEFAULT_WRITE_TIMEOUT, Outbox, linger_close
 from .recording import ConnectionRecord, FrameRecord
 from .redaction import proxy_evidence, redact_request
 from .static_files import page_response
@@ -69,13 +69,13 @@ class ConnectionSettings:
     close_timeout: float
     preview_bytes: int
     #: A sender waits while more than this many bytes are unsent to the peer...
-    write_limit: int = 2**16
+    write_limit: int = DEFAULT_WRITE_LIMIT
     #: ...for this many seconds at most; a peer that reads nothing this long is closed.
-    write_timeout: float = 10.0
+    write_timeout: float = DEFAULT_WRITE_TIMEOUT
     #: Ping a quiet peer after this many seconds (None: never)...
-    ping_interval: Optional[float] = 20.0
+    ping_interval: Optional[float] = DEFAULT_PING_INTERVAL
     #: ...and close it if the Pong takes longer than this (None: never close).
-    ping_timeout: Optional[float] = 20.0
+    ping_timeout: Optional[float] = DEFAULT_PING_TIMEOUT
 
 
 class FrameRecording:
