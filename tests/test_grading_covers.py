@@ -5,21 +5,18 @@ the library functions that answer the notebook's exercises are cut out
 (:func:`~wslearn.grading.package_view.learner_package`), and runs each check cell in its own
 process with the learner's functions as :class:`~wslearn.grading.remote.RemoteFunction`.
 Here the learner is the teacher: the source notebooks hold the model solutions, honest work
-that must get full marks. An exercise that does not get them yet is marked ``xfail`` (strict)
-with the reason, so this file is also the list of what remote judging still lacks; one that
-starts to pass fails the run until its mark is taken off.
+that must get full marks, each exercise judged with what it covers cut out.
 """
 
 from __future__ import annotations
 
-import ast
 import collections
 import concurrent.futures
 import copy
 import json
 import os
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
+from typing import Any, Dict, FrozenSet, Iterator, Optional, Set, Tuple
 
 import pytest
 
@@ -31,7 +28,14 @@ import wslearn.checks.streams
 from wslearn.checks import COVERS
 from wslearn.classroom import cell_source, is_check_cell, is_solution_cell
 from wslearn.grading import learner_solutions
-from wslearn.grading.judge import Verdict, defined_functions, judge_notebook, teacher_values
+from wslearn.grading.judge import (
+    Verdict,
+    defined_functions,
+    exercise_cuts,
+    judge_notebook,
+    teacher_values,
+)
+from wslearn.grading.judge import checks_called as checks_called_by
 from wslearn.grading.package_view import learner_package
 from wslearn.grading.remote import MAX_ANSWER, LearnerError, LearnerProcess
 
@@ -54,52 +58,9 @@ REQUEST_TIMEOUT = 60.0
 #: Notebooks judged at once: each mostly waits on its own learner process.
 WORKERS = 4
 #: Bytes (requests and answers) the calls of one learner function may carry in one notebook:
-#: what a single answer may carry (room for a 16 MiB frame). Every exercise's calls carry
-#: less than 1 MB in all but one; beyond this, judging one learner's exercise takes minutes.
+#: what a single answer may carry (room for a 16 MiB frame). A check whose cases carry more
+#: makes grading a class take minutes per learner.
 WIRE_BUDGET = MAX_ANSWER
-
-#: The exercises that do not get full marks yet (their check cell's grade_id): a sign of the
-#: cause, found in the verdict's message, and the cause.
-NOT_YET = {
-    "status_for-check": (
-        "wslearn.http11.parse_request is what this exercise asks you to write",
-        "the model solution calls wslearn.parse_request and headers.tokens, as the exercise "
-        "allows, but they are in the notebook's cut-out set (parse_headers and has_token cover "
-        "them): it hits a DelegationError",
-    ),
-    "shout-check": (
-        "'NotPlainData' object has no attribute 'send'",
-        "the handler's first argument, the server's connection, is not plain data: the "
-        "learner's shout gets a NotPlainData and cannot call connection.send()",
-    ),
-    "close_payload-check": (
-        "your function raised ValueError",
-        "the learner's ValueError comes back as a LearnerError, which the check's "
-        "'except ValueError' does not catch: each refusal the check asks for is reported "
-        "as an error",
-    ),
-    "parse_close-check": (
-        "your function raised ValueError",
-        "the learner's ValueError comes back as a LearnerError, which the check's "
-        "'except (ValueError, ProtocolError)' does not catch",
-    ),
-    "split-frames-check": (
-        "carried more than budgeted",
-        "its read-loop cases call split_frames once per chunk with the whole buffer so far: "
-        "1-byte chunks of a 70 KB frame make about 144 000 calls carrying 13 GB of JSON "
-        "(minutes per learner), past WIRE_BUDGET",
-    ),
-    "assemble-check": (
-        "'NotPlainData' object has no attribute 'opcode'",
-        "its arguments are lists of wslearn.Frame objects, not plain data: the learner's "
-        "assemble gets NotPlainData items",
-    ),
-    "read-exactly-check": (
-        "'NotPlainData' object is not callable",
-        "its recv argument is a function of the grader (FakeRecv), not plain data; and the "
-        "EOFError it expects would come back as a LearnerError",
-    ),
-}
 
 #: A learner's build_101 that follows the check's hint: "as in Exercise 1 or with
 #: wslearn.accept_key".
@@ -155,16 +116,8 @@ def checks_called(notebook: Dict[str, Any]) -> Set[str]:
     called: Set[str] = set()
     for cell in notebook["cells"]:
         if is_check_cell(cell):
-            for node in ast.walk(ast.parse(cell_source(cell))):
-                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-                    if node.func.id.startswith("check_"):
-                        called.add(node.func.id)
+            called |= checks_called_by(cell_source(cell))
     return called
-
-
-def cut_out(notebook: Dict[str, Any]) -> List[str]:
-    """What the learner's package lacks while this notebook is graded: its exercises' covers."""
-    return sorted({name for check in checks_called(notebook) for name in COVERS[check]})
 
 
 def exercises() -> Iterator[Tuple[str, str]]:
@@ -179,10 +132,6 @@ def test_every_check_the_notebooks_call_has_an_entry() -> None:
     called = set().union(*(checks_called(load(path)) for path in NOTEBOOKS))
     assert called == check_functions()  # each exercise is in a notebook, and has an entry
     assert len(list(exercises())) == len(called)  # one check cell per exercise
-
-
-def test_every_exercise_that_does_not_work_yet_is_an_exercise() -> None:
-    assert set(NOT_YET) <= {grade_id for _, grade_id in exercises()}
 
 
 class MeteredLearner(LearnerProcess):
@@ -217,16 +166,20 @@ def learner_functions(notebook: Dict[str, Any]) -> Set[str]:
 
 
 def judge(path: Path, folder: Path) -> Dict[str, Verdicts]:
-    """The teacher's notebook judged as a learner's, with its covers cut out; for notebook 02
-    also a build_101 that uses wslearn.accept_key. Verdicts by learner, then by grade_id."""
+    """The teacher's notebook judged as a learner's, each exercise with its covers cut out;
+    for notebook 02 also a build_101 that uses wslearn.accept_key. Verdicts by learner, then
+    by grade_id."""
     source = load(path)
-    view = learner_package(PACKAGE, folder / "view", cut_out(source))
+    views: Dict[FrozenSet[str], Path] = {}
     work = folder / "work"
     work.mkdir()
-    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(view), "MPLBACKEND": "Agg"}
     carried: Dict[str, int] = collections.Counter()
 
-    def start() -> LearnerProcess:
+    def start(cut: FrozenSet[str]) -> LearnerProcess:
+        if cut not in views:
+            views[cut] = learner_package(PACKAGE, folder / f"view{len(views)}", sorted(cut))
+        env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(views[cut])}
+        env["MPLBACKEND"] = "Agg"
         return MeteredLearner(carried, timeout=REQUEST_TIMEOUT, env=env, cwd=str(work))
 
     values = teacher_values(source, start, learner_functions(source))
@@ -242,6 +195,7 @@ def judge(path: Path, folder: Path) -> Dict[str, Verdicts]:
             start,
             values=values,
             modules={"wslearn": wslearn},
+            cuts=exercise_cuts(source),
         )
         judged[who] = {verdict.grade_id: verdict for verdict in verdicts}
     return judged
@@ -275,30 +229,20 @@ def judging(
         yield futures
 
 
-def assert_full_marks(verdict: Verdict, sign: Optional[str] = None) -> None:
-    """Full marks; for an exercise that does not work yet (``sign`` of its cause given), a
-    failure for another reason is an error, not the expected failure."""
+def assert_full_marks(verdict: Verdict) -> None:
     assert verdict.max_points > 0
-    if sign is not None and verdict.points < verdict.max_points and sign not in verdict.message:
-        raise RuntimeError(f"{verdict.grade_id} failed, but not as expected: {verdict.message}")
     assert verdict.points == verdict.max_points, verdict.message
     assert verdict.message == ""
 
 
-def marked(stem: str, grade_id: str) -> Any:
-    marks = []
-    if grade_id in NOT_YET:
-        why = NOT_YET[grade_id][1]
-        marks.append(pytest.mark.xfail(strict=True, raises=AssertionError, reason=why))
-    return pytest.param(stem, grade_id, id=f"{stem}:{grade_id}", marks=marks)
-
-
-@pytest.mark.parametrize("stem,grade_id", [marked(*exercise) for exercise in exercises()])
+@pytest.mark.parametrize(
+    "stem,grade_id", [pytest.param(*e, id=f"{e[0]}:{e[1]}") for e in exercises()]
+)
 def test_the_model_solution_gets_full_marks(
     judging: Dict[str, Any], stem: str, grade_id: str
 ) -> None:
     verdict = judging[stem].result()["teacher"][grade_id]
-    assert_full_marks(verdict, NOT_YET.get(grade_id, (None,))[0])
+    assert_full_marks(verdict)
 
 
 def test_the_build_101_using_accept_key_is_right() -> None:
@@ -307,17 +251,9 @@ def test_the_build_101_using_accept_key_is_right() -> None:
     wslearn.checks.handshake.check_build_101(namespace["build_101"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "the cut-out set is the notebook's: accept_key, cut out for Exercise 1, is still "
-        "cut out for Exercise 2, whose check's hint offers wslearn.accept_key"
-    ),
-)
 @pytest.mark.parametrize("stem", ["02_accept_key"])
 def test_a_build_101_using_accept_key_as_the_hint_offers_gets_full_marks(
     judging: Dict[str, Any], stem: str
 ) -> None:
     verdict = judging[stem].result()["accept_key in build_101"]["build_101-check"]
-    assert_full_marks(verdict, "wslearn.handshake.accept_key is what this exercise asks you to")
+    assert_full_marks(verdict)

@@ -96,3 +96,68 @@ def test_too_deep_is_refused_both_ways():
 def test_a_malformed_description_is_an_error_not_a_value(description):
     with pytest.raises(ValueError):
         from_wire(description)
+
+
+def test_frames_and_opcodes_travel_as_the_librarys_own():
+    from wslearn import Frame, Opcode
+
+    frames = [Frame(Opcode.TEXT, b"Hel", fin=False), Frame(Opcode.CONT, b"lo", rsv1=True)]
+    back = from_wire(json.loads(json.dumps(to_wire(frames))))
+    assert back == frames and all(type(f) is Frame for f in back)
+    assert type(back[0].opcode) is Opcode
+    assert from_wire(to_wire(Opcode.PING)) is Opcode.PING
+    assert from_wire(to_wire(Frame(3, b""))).opcode == 3  # a reserved opcode stays a number
+
+
+def test_a_frame_description_must_hold_exactly_its_fields():
+    good = to_wire(__import__("wslearn").Frame(1, b"x"))
+    for bad in (
+        {"frame": {"dict": [["opcode", 1]]}},
+        {"frame": {"dict": [[k, v] for k, v in good["frame"]["dict"]] + [["header", None]]}},
+        {
+            "frame": {
+                "dict": [
+                    ["opcode" if k == "opcode" else k, "x" if k == "fin" else v]
+                    for k, v in good["frame"]["dict"]
+                ]
+            }
+        },  # fmt: skip
+    ):
+        with pytest.raises(ValueError):
+            from_wire(bad)
+
+
+def test_a_learners_subclass_of_frame_is_not_the_librarys_frame():
+    from wslearn import Frame
+
+    class Mine(Frame):
+        pass
+
+    assert isinstance(from_wire(to_wire(Mine(1, b"x"))), NotPlainData)
+
+
+def test_functions_travel_as_callbacks_only_when_the_grader_asks():
+    def recv(n):
+        return b"x" * n
+
+    assert isinstance(from_wire(to_wire(recv)), NotPlainData)  # no callbacks list: other
+    callbacks = []
+    description = to_wire((recv, 5), callbacks)
+    assert description == {"tuple": [{"callback": 0}, 5]} and callbacks == [recv]
+    # the grader, reading a learner's answer, never turns a callback into a function
+    assert isinstance(from_wire({"callback": 0}), NotPlainData)
+    made = from_wire(description, lambda number: callbacks[number])
+    assert made[0](3) == b"xxx"
+
+
+def test_a_servers_connection_travels_as_its_methods():
+    from wslearn.server_connection import ServerConnection
+
+    connection = ServerConnection.__new__(ServerConnection)  # no socket: only its methods
+    callbacks = []
+    description = json.loads(json.dumps(to_wire(connection, callbacks)))
+    names = sorted(name for name, _ in description["proxy"][1]["dict"])
+    assert names == ["close", "ping", "send"] and len(callbacks) == 3
+    proxy = from_wire(description, lambda number: lambda: callbacks[number].__name__)
+    assert proxy.send() == "send" and proxy.close() == "close" and not hasattr(proxy, "recv")
+    assert isinstance(from_wire(to_wire(connection)), NotPlainData)  # without callbacks

@@ -143,3 +143,46 @@ def test_a_learner_error_in_a_check_names_the_learners_type_and_line(learner):
     with pytest.raises(ExerciseFailed) as failed:
         check_accept_key(RemoteFunction(learner, "accept_key"))
     assert "raised TypeError" in str(failed.value) and "(line 3)" in str(failed.value)
+
+
+def test_a_learners_error_is_caught_as_its_built_in_class(learner):
+    learner.run(
+        "class Refused(ValueError):\n    pass\n"
+        "def refuse(code):\n    raise Refused(f'no {code}')\n"
+        "def decode(data):\n    return data.decode('utf-8')\n"
+        "def eof():\n    raise EOFError('closed')\n"
+    )
+    with pytest.raises(ValueError, match="no 5") as caught:
+        learner.call("refuse", 5)
+    assert caught.value.type_name == "Refused"
+    with pytest.raises(ValueError) as decoding:  # UnicodeDecodeError takes 5 arguments
+        learner.call("decode", b"\xff")
+    assert decoding.value.type_name == "UnicodeDecodeError"
+    with pytest.raises(EOFError):
+        learner.call("eof")
+
+
+def test_a_grader_function_passed_in_is_called_back_here(learner):
+    calls = []
+
+    def recv(size):
+        calls.append(size)
+        return b"ab"[: max(0, 2 - len(calls))] if len(calls) < 3 else b""
+
+    learner.run("def read_all(recv):\n    data = b''\n    while chunk := recv(8):\n"
+                "        data += chunk\n    return data")  # fmt: skip
+    assert learner.call("read_all", recv) == b"a"
+    assert calls == [8, 8]
+
+
+def test_what_a_callback_raises_here_is_raised_here_after_the_call(learner):
+    class Stop(Exception):
+        pass
+
+    def recv(size):
+        raise Stop("enough")
+
+    learner.run("def swallow(recv):\n    try:\n        recv(1)\n    except Exception:\n"
+                "        return 'caught'")  # fmt: skip
+    with pytest.raises(Stop):
+        learner.call("swallow", recv)

@@ -150,23 +150,46 @@ def check_split_frames(split_frames: Callable[[bytes], tuple]) -> CheckResult:
             partial_hint,
         ),
     ]
-    for sizes in ([1], [2], [3], [7], [1024], [65536], [5, 1, 300, 2]):
+    # A read loop calls split_frames once per chunk with all that is left over: small chunks
+    # go through the frames without the big one (a 70 KB frame in 1-byte chunks would be
+    # 70 000 calls), and the big one's header is cut byte by byte on its own.
+    small = [frame for frame in mixed if frame is not big]
+    small_stream = b"".join(small)
+    for sizes in ([1], [2], [3], [7], [5, 1, 300, 2]):
         fed = f"in chunks of {sizes[0]} byte(s)" if len(sizes) == 1 else "in uneven chunks"
         cases.append(
             Case(
-                f"six frames fed {fed}, each call given what was left over plus the new chunk",
+                f"five frames fed {fed}, each call given what was left over plus the new chunk",
+                (split_frames, small_stream, sizes),
+                _split_judge(small, b""),
+                partial_hint,
+            )
+        )
+    for sizes in ([1024], [65536]):
+        cases.append(
+            Case(
+                f"six frames, a 70144-byte one among them, fed in chunks of {sizes[0]} bytes",
                 (split_frames, stream, sizes),
                 _split_judge(mixed, b""),
                 partial_hint,
             )
         )
+    before_big = len(b"".join(mixed[: mixed.index(big)]))
+    cases.append(
+        Case(
+            "a 70144-byte frame whose 10-byte header arrives one byte at a time",
+            (split_frames, stream, [before_big] + [1] * 10 + [len(stream)]),
+            _split_judge(mixed, b""),
+            length_hint,
+        )
+    )
     rng = random.Random(6455)
     sizes = [rng.randint(1, 40) for _ in range(50)]
     cases.append(
         Case(
-            "six frames fed in random small chunks",
-            (split_frames, stream, sizes),
-            _split_judge(mixed, b""),
+            "five frames fed in random small chunks",
+            (split_frames, small_stream, sizes),
+            _split_judge(small, b""),
             partial_hint,
         )
     )

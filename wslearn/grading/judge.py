@@ -12,6 +12,12 @@ The other names a check cell uses (``RFC_KEY``, a captured request...) are the t
 :func:`teacher_values` reads them once per notebook from a run of the teacher's own cells,
 so a learner who rebinds ``RFC_KEY`` changes nothing either.
 
+Each exercise is judged in a process whose copy of ``wslearn`` lacks the library functions
+that answer *that* exercise (:func:`exercise_cuts`, from :data:`wslearn.checks.COVERS`):
+delegating it to the library earns nothing, while the exercise after it may use what the
+one before asked for (build_101 may call ``wslearn.accept_key``). When the next exercise
+needs another copy, a fresh process replays the cells run so far.
+
 If the learner's process stops answering (an endless loop, a crash), the exercise at hand
 gets 0 with the reason, and a fresh process replays the cells run so far, without the one
 that failed, so the next exercises are judged as if nothing happened.
@@ -22,16 +28,20 @@ from __future__ import annotations
 import ast
 import builtins
 import dataclasses
-from typing import Any, Callable, Dict, List, Optional, Set, Tuple
+import functools
+from typing import Any, Callable, Dict, FrozenSet, List, Optional, Set, Tuple
 
-from ..checks import ExerciseFailed
+from ..checks import COVERS, ExerciseFailed
 from ..classroom import cell_source, is_check_cell, is_solution_cell
 from .plain import NotPlainData
 from .remote import LearnerError, LearnerProcess, RemoteFunction
 
 __all__ = ["Verdict", "check_names", "defined_functions", "judge_notebook", "teacher_values"]
+__all__ += ["checks_called", "exercise_cuts"]
 
-StartLearner = Callable[[], LearnerProcess]
+Cut = FrozenSet[str]  # library functions left out of the learner's copy of the package
+StartLearner = Callable[[Cut], LearnerProcess]
+NOTHING: Cut = frozenset()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,6 +79,32 @@ def check_names(source: str) -> Set[str]:
     return {name for name in read - bound if not hasattr(builtins, name)}
 
 
+def checks_called(source: str) -> Set[str]:
+    """The check functions (``check_accept_key``...) a check cell calls by name."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    called = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            if node.func.id in COVERS:
+                called.add(node.func.id)
+    return called
+
+
+def exercise_cuts(source_nb: Dict[str, Any]) -> Dict[str, Cut]:
+    """For each check cell's grade_id, the library functions its exercise covers: what the
+    learner's copy of the package lacks while that exercise is judged."""
+    cuts: Dict[str, Cut] = {}
+    for cell in source_nb.get("cells", []):
+        if is_check_cell(cell):
+            grade_id = str((cell.get("metadata", {}).get("nbgrader") or {}).get("grade_id", ""))
+            names = checks_called(cell_source(cell))
+            cuts[grade_id] = frozenset(name for check in names for name in COVERS[check])
+    return cuts
+
+
 def teacher_values(
     source_nb: Dict[str, Any], start: StartLearner, learner_names: Set[str]
 ) -> Dict[str, Any]:
@@ -80,7 +116,7 @@ def teacher_values(
             wanted |= check_names(cell_source(cell))
     wanted -= learner_names
     values: Dict[str, Any] = {}
-    with start() as teacher:
+    with start(NOTHING) as teacher:
         for cell in source_nb.get("cells", []):
             if cell.get("cell_type") == "code" and not is_check_cell(cell):
                 if not is_solution_cell(cell):
@@ -111,20 +147,26 @@ def judge_notebook(
     *,
     values: Dict[str, Any],
     modules: Dict[str, Any],
+    cuts: Optional[Dict[str, Cut]] = None,
 ) -> List[Verdict]:
     """Score every exercise of ``source_nb`` for one learner.
 
     ``solutions`` gives, for each solution cell's index, the learner's code and a note on
-    how it was found (:func:`wslearn.grading.learner_solutions`). ``start`` makes a fresh
-    learner process (sandboxed, as the grader decides). ``values`` are the teacher's
-    values for the check cells (:func:`teacher_values`); ``modules`` the modules they may
-    read by name (``{"wslearn": wslearn}``).
+    how it was found (:func:`wslearn.grading.learner_solutions`). ``start(cut)`` makes a
+    fresh learner process (sandboxed, as the grader decides) whose package lacks ``cut``.
+    ``values`` are the teacher's values for the check cells (:func:`teacher_values`);
+    ``modules`` the modules they may read by name (``{"wslearn": wslearn}``). ``cuts``:
+    each exercise's cut, by grade_id (:func:`exercise_cuts`; none if not given).
     """
+    cuts = cuts or {}
+    order = [str((c.get("metadata", {}).get("nbgrader") or {}).get("grade_id", ""))
+             for c in source_nb.get("cells", []) if is_check_cell(c)]  # fmt: skip
     verdicts: List[Verdict] = []
     ran: List[str] = []  # the cells run in the learner's process so far, to replay them
     functions: Set[str] = set()
     cell_errors: Dict[str, str] = {}  # function name -> the error of the cell defining it
-    learner = start()
+    cut = cuts.get(order[0], NOTHING) if order else NOTHING
+    learner = start(cut)
     try:
         for index, cell in enumerate(source_nb.get("cells", [])):
             if cell.get("cell_type") != "code":
@@ -134,9 +176,12 @@ def judge_notebook(
                 verdict, alive = _judge(cell_source(cell), meta, learner, functions,
                                         values, modules, cell_errors)  # fmt: skip
                 verdicts.append(verdict)
-                if not alive:
+                after = order[len(verdicts)] if len(verdicts) < len(order) else None
+                next_cut = cuts.get(after, NOTHING) if after is not None else cut
+                if not alive or next_cut != cut:
                     learner.close()
-                    learner = _replay(start, ran)
+                    cut = next_cut
+                    learner = _replay(functools.partial(start, cut), ran)
                 continue
             if is_solution_cell(cell):
                 source, note = solutions.get(index, ("", "no solution cell found"))
@@ -150,7 +195,7 @@ def judge_notebook(
                 for name in names:
                     cell_errors[name] = learner.failure
                 learner.close()
-                learner = _replay(start, ran)
+                learner = _replay(functools.partial(start, cut), ran)
                 continue
             if error is not None:
                 for name in names:
@@ -161,7 +206,7 @@ def judge_notebook(
     return verdicts
 
 
-def _replay(start: StartLearner, sources: List[str]) -> LearnerProcess:
+def _replay(start: Callable[[], LearnerProcess], sources: List[str]) -> LearnerProcess:
     learner = start()
     for source in sources:
         _run_quietly(learner, source)

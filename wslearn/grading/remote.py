@@ -12,24 +12,34 @@ runs in the grader, on the learner's answers::
         check_accept_key(accept_key)      # in the grader's process, with its expected values
 
 The arguments go out and the results come back as plain data
-(:mod:`wslearn.grading.plain`). If the learner's function raised, the call raises a
-:class:`LearnerError` of the same type name here (``NotImplementedError`` stays itself,
-so an unsolved stub reads "not written yet"). Every request has a time limit; a process
-that does not answer in time, or answers what is not an answer, is killed, and every
-later request fails at once with a :class:`LearnerError`.
+(:mod:`wslearn.grading.plain`). A function among the arguments (a ``recv()`` that hands out
+a stream in chunks, a connection whose ``send()`` a handler calls) stays here: the learner's
+code calls it through the runner, and what it raises here is raised again once the call is
+over, so the check sees it as if the call had run here.
+
+If the learner's function raised, the call raises a :class:`LearnerError` of the same type
+name here, which is also an instance of the built-in or ``wslearn.errors`` class the
+learner's error derives from (a learner's ``ValueError`` is caught by the check's ``except
+ValueError``); ``NotImplementedError`` stays itself, so an unsolved stub reads "not written
+yet". Every request has a time limit; a process that does not answer in time, or answers
+what is not an answer, is killed, and every later request fails at once with a
+:class:`LearnerError`.
 """
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import selectors
 import signal
 import subprocess
 import sys
+import threading
 import time
-from typing import Any, Dict, List, NoReturn, Optional, Sequence
+from typing import Any, Callable, Dict, List, NoReturn, Optional, Sequence, Type
 
+from .. import errors
 from .plain import from_wire, to_wire
 
 __all__ = ["LearnerError", "LearnerProcess", "RemoteFunction", "MAX_ANSWER"]
@@ -42,7 +52,7 @@ class LearnerError(Exception):
     """An exception raised by learner code, as the grader sees it: type name, message, line."""
 
     def __init__(self, type_name: str, message: str, line: Optional[int] = None) -> None:
-        super().__init__(message)
+        Exception.__init__(self, message)
         self.type_name = type_name
         self.message = message
         self.line = line
@@ -51,14 +61,54 @@ class LearnerError(Exception):
         return self.message
 
 
-def raise_learner_error(error: Dict[str, Any]) -> None:
+def raise_learner_error(error: Dict[str, Any]) -> NoReturn:
     """Raise, in the grader, the error a learner's code raised in its own process."""
     type_name = str(error.get("type", "Exception"))
     message = str(error.get("message", ""))
     line = error.get("line") if isinstance(error.get("line"), int) else None
     if type_name == "NotImplementedError":
         raise NotImplementedError(message)
+    bases = error.get("bases")
+    names: List[Any] = [type_name, *(bases if isinstance(bases, list) else [])]
+    for name in names:
+        known = _known_error(str(name))
+        if known is not None:
+            raise _learner_error_class(known)(type_name, message, line)
     raise LearnerError(type_name, message, line)
+
+
+def _known_error(name: str) -> Optional[Type[Exception]]:
+    """The built-in or ``wslearn.errors`` exception class of that name, if any (but
+    ``Exception``, which every LearnerError is already)."""
+    for namespace in (builtins, errors):
+        found = getattr(namespace, name, None)
+        if isinstance(found, type) and issubclass(found, Exception) and found is not Exception:
+            return found
+    return None
+
+
+_ERROR_CLASSES: Dict[Type[Exception], Type[LearnerError]] = {}
+
+
+def _learner_error_class(base: Type[Exception]) -> Type[LearnerError]:
+    """A LearnerError that is also a ``base``; a base whose constructor takes other arguments
+    (UnicodeDecodeError) gives way to the first of its own bases that takes a message."""
+    if base not in _ERROR_CLASSES:
+        _ERROR_CLASSES[base] = _make_error_class(base)
+    return _ERROR_CLASSES[base]
+
+
+def _make_error_class(base: Type[Exception]) -> Type[LearnerError]:
+    for candidate in base.__mro__:
+        if not issubclass(candidate, Exception) or candidate is Exception:
+            continue
+        cls = type(f"Learner{candidate.__name__}", (LearnerError, candidate), {})
+        try:
+            cls("ValueError", "", None)
+        except TypeError:
+            continue
+        return cls
+    return LearnerError
 
 
 class LearnerProcess:
@@ -94,6 +144,8 @@ class LearnerProcess:
         os.set_blocking(self.process.stdout.fileno(), False)
         self._selector.register(self.process.stdout, selectors.EVENT_READ)
         self._pending = bytearray()
+        # One request at a time: a handler's calls come from a server's threads.
+        self._lock = threading.RLock()
 
     def __enter__(self) -> "LearnerProcess":
         return self
@@ -110,15 +162,45 @@ class LearnerProcess:
             raise_learner_error(answer["error"])
 
     def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        """Call the learner's function ``name``; its result, as plain data."""
-        wire_args = to_wire(tuple(args))["tuple"]
-        wire_kwargs = {str(key): to_wire(value) for key, value in kwargs.items()}
-        answer = self.request(
-            {"op": "call", "name": name, "args": wire_args, "kwargs": wire_kwargs}
-        )
+        """Call the learner's function ``name``; its result, as plain data.
+
+        The functions among the arguments are called here when the learner's code calls
+        them; the first exception one of them raises is raised again once the call is over.
+        """
+        callbacks: List[Callable[..., Any]] = []
+        wire_args = to_wire(tuple(args), callbacks)["tuple"]
+        wire_kwargs = {str(key): to_wire(value, callbacks) for key, value in kwargs.items()}
+        raised: List[BaseException] = []
+        request = {"op": "call", "name": name, "args": wire_args, "kwargs": wire_kwargs}
+        with self._lock:
+            deadline = time.monotonic() + self.timeout
+            answer = self.request(request)
+            while "callback" in answer:
+                reply = self._called_back(answer, callbacks, raised)
+                answer = self.request(reply, max(0.0, deadline - time.monotonic()))
+        if raised:
+            raise raised[0]
         if "error" in answer:
             raise_learner_error(answer["error"])
         return from_wire(answer.get("value"))
+
+    def _called_back(
+        self, message: Dict[str, Any], callbacks: List[Callable[..., Any]], raised: List[Any]
+    ) -> Dict[str, Any]:
+        """Call the grader's function the learner's code called; the reply to send it."""
+        number = message.get("callback")
+        if type(number) is not int or not 0 <= number < len(callbacks):
+            return {"op": "raise", "error": {"type": "RuntimeError", "message": "no such function"}}
+        try:
+            args = from_wire({"tuple": message.get("args", [])})
+            pairs = [[k, v] for k, v in dict(message.get("kwargs") or {}).items()]
+            kwargs = from_wire({"dict": pairs})
+            value = callbacks[number](*args, **{str(k): v for k, v in kwargs.items()})
+            return {"op": "return", "value": to_wire(value, callbacks)}
+        except Exception as error:  # the grader's function said no: the learner sees it too
+            raised.append(error)
+            described = {"type": type(error).__name__, "message": str(error)[:500]}
+            return {"op": "raise", "error": described}
 
     def get(self, name: str) -> Any:
         """The value of the notebook variable ``name``, as plain data."""
@@ -129,6 +211,10 @@ class LearnerProcess:
 
     def request(self, request: Dict[str, Any], timeout: Optional[float] = None) -> Dict[str, Any]:
         """Send one request and wait for its answer, ``timeout`` seconds at most."""
+        with self._lock:
+            return self._request(request, timeout)
+
+    def _request(self, request: Dict[str, Any], timeout: Optional[float]) -> Dict[str, Any]:
         if self.failure is not None:
             raise LearnerError("RuntimeError", self.failure)
         limit = self.timeout if timeout is None else timeout

@@ -17,9 +17,16 @@ request per line on standard input, as JSON, and reads one answer per line:
 ``{"op": "get", "name": "RFC_KEY"}``
     A variable's value, as plain data: ``{"value": ...}`` or ``{"error": {...}}``.
 
-An error is ``{"type": "ValueError", "message": "...", "line": 3}``: the exception's
-type name, its message (cut short) and the line of the cell where it was raised, so the
-grader can tell the learner where to look.
+An error is ``{"type": "ValueError", "bases": [...], "message": "...", "line": 3}``: the
+exception's type name, the names of the classes it derives from (so that the grader's
+``except ValueError`` catches a learner's ``ValueError``), its message (cut short) and the
+line of the cell where it was raised, so the grader can tell the learner where to look.
+
+While a call runs, the learner's function may call a function of the grader's that came as
+an argument (``{"callback": 0}``: a ``recv()``, a connection's ``send()``). The runner then
+writes ``{"callback": 0, "args": [...], "kwargs": {...}}`` and reads the grader's answer,
+``{"op": "return", "value": ...}`` or ``{"op": "raise", "error": {...}}``, before the call
+goes on.
 
 Nothing here judges: the expected answers are not in this process, nor in any file it can
 read. Whatever the code it runs does (print, read standard input, replace this module's
@@ -32,11 +39,12 @@ code runs; the learner's own ``print()``, ``input()`` and standard error see onl
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import sys
 import traceback
-from typing import IO, Any, Dict, Optional, Tuple
+from typing import IO, Any, Callable, Dict, List, Optional, Tuple
 
 from .plain import TooBig, from_wire, to_wire
 
@@ -47,13 +55,18 @@ MAX_MESSAGE = 500
 
 
 class Runner:
-    """A notebook namespace that runs cells and calls its functions; no I/O of its own."""
+    """A notebook namespace that runs cells and calls its functions.
 
-    def __init__(self) -> None:
+    ``requests`` and ``answers`` are the protocol's streams; the runner itself uses them only
+    for callbacks, while a call runs (``main`` reads the requests and writes the answers).
+    """
+
+    def __init__(self, requests: Optional[IO[str]] = None, answers: Optional[IO[str]] = None):
         # Imported here: IPython is heavy, and only the process that runs cells needs it.
         from IPython.core.interactiveshell import InteractiveShell
 
         self.shell = InteractiveShell.instance()
+        self.requests, self.answers = requests, answers
 
     def answer(self, request: Dict[str, Any]) -> Dict[str, Any]:
         """The answer to one request (see the module docstring)."""
@@ -81,12 +94,32 @@ class Runner:
             message = f"name {name!r} is not defined" if function is None else "not a function"
             return {"error": {"type": "NameError", "message": message, "line": None}}
         try:
-            arguments = from_wire({"tuple": args})
-            keywords = from_wire({"dict": [[k, v] for k, v in dict(kwargs).items()]})
+            arguments = from_wire({"tuple": args}, self.callback)
+            pairs = [[k, v] for k, v in dict(kwargs).items()]
+            keywords = from_wire({"dict": pairs}, self.callback)
             value = function(*arguments, **keywords)
             return {"value": to_wire(value)}
         except Exception as error:  # the learner's function raised: that is its answer
             return {"error": describe_error(error)}
+
+    def callback(self, number: int) -> Callable[..., Any]:
+        """The function that stands for the grader's function ``number`` during a call."""
+
+        def call_the_grader(*args: Any, **kwargs: Any) -> Any:
+            if self.requests is None or self.answers is None:
+                raise RuntimeError("no grader to call back")
+            arguments = to_wire(tuple(args))["tuple"]
+            keywords = {str(key): to_wire(value) for key, value in kwargs.items()}
+            message = {"callback": number, "args": arguments, "kwargs": keywords}
+            self.answers.write(json.dumps(message) + "\n")
+            self.answers.flush()
+            reply = json.loads(self.requests.readline() or "{}")
+            if reply.get("op") == "return":
+                return from_wire(reply.get("value"), self.callback)
+            error = reply.get("error") or {}
+            raise _builtin_error(error.get("type"))(str(error.get("message", "")))
+
+        return call_the_grader
 
     def get(self, name: str) -> Dict[str, Any]:
         if name not in self.shell.user_ns:
@@ -107,11 +140,22 @@ def describe_error(error: BaseException) -> Dict[str, Any]:
             line = frame.lineno  # the innermost line of notebook code
     if isinstance(error, SyntaxError) and error.lineno is not None:
         line = error.lineno
+    bases: List[str] = [cls.__name__[:80] for cls in type(error).__mro__[1:]]
     return {
         "type": type(error).__name__[:80],
+        "bases": bases[:20],
         "message": str(error)[:MAX_MESSAGE],
         "line": line,
     }
+
+
+def _builtin_error(name: Any) -> type:
+    """The built-in exception class of that name (what a grader's function raised, as the
+    learner's code sees it); RuntimeError for any other."""
+    found = getattr(builtins, str(name), None)
+    if isinstance(found, type) and issubclass(found, Exception):
+        return found
+    return RuntimeError
 
 
 def _in_a_cell(filename: str) -> bool:
@@ -135,7 +179,7 @@ def protocol_streams() -> Tuple[IO[str], IO[str]]:
 
 def main() -> int:
     requests, answers = protocol_streams()
-    runner = Runner()
+    runner = Runner(requests, answers)
     for line in requests:
         try:
             request = json.loads(line)
