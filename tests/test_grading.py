@@ -14,18 +14,17 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict
 
 import pytest
 
 from wslearn.classroom import make_student_copy
 from wslearn.grading import (
-    build_graded_copy,
+    SandboxUnavailable,
     exercises_of,
     find_submissions,
     grade_submissions,
-    screen_solution,
-    teacher_modules,
+    learner_solutions,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -174,7 +173,7 @@ def test_messages_say_what_is_wrong_and_never_the_answer(graded):
     for exercise in exercises_of(load(NB03)):  # hidden tests run first in 03: same message
         assert "not written yet" in row(graded, "carol", exercise.grade_id)["message"]
     assert "SyntaxError" in row(graded, "dave", "accept_key-check")["message"]
-    assert "timed out after 4 s" in row(graded, "erin", "accept_key-check")["message"]
+    assert "no answer within 4 s" in row(graded, "erin", "accept_key-check")["message"]
     for student in ("bob", "dave", "erin", "mallory"):
         for exercise in exercises_of(load(NB03)):
             assert row(graded, student, exercise.grade_id)["message"] == "not handed in"
@@ -184,24 +183,16 @@ def test_messages_say_what_is_wrong_and_never_the_answer(graded):
 
 
 @pytest.mark.notebook
-def test_tampering_earns_nothing_and_is_reported(graded):
+def test_tampering_earns_nothing(graded):
     for grade_id in ("accept_key-check", "build_101-check"):
-        message = row(graded, "mallory", grade_id)["message"]
         assert float(row(graded, "mallory", grade_id)["points"]) == 0
-        assert message.startswith("held for review: your accept_key cell imports wslearn.checks")
-        # ... and the run-time guard alone would have failed her too:
-        assert "(the check failed)" in message
-        assert "was put back before this check" in message
-    first = row(graded, "mallory", "accept_key-check")["message"]
-    assert "wslearn.checks.handshake.check_accept_key" in first and "wslearn.accept_key" in first
-    assert "wslearn.checks.run_cases (code)" in row(graded, "mallory", "build_101-check")["message"]
+        # the checks are not in the learner's copy of the package at all
+        assert "No module named 'wslearn.checks'" in row(graded, "mallory", grade_id)["message"]
 
 
 @pytest.mark.notebook
-def test_honest_learners_are_never_held_or_suspected(graded):
-    for r in graded["rows"]:
-        if r["student"] != "mallory":
-            assert "held for review" not in r["message"] and "put back" not in r["message"], r
+def test_the_report_says_how_learner_code_ran(graded):
+    assert "Learner code ran in a sandbox" in graded["result"].stdout
 
 
 @pytest.mark.notebook
@@ -216,7 +207,7 @@ def test_submissions_are_only_read(graded):
 
 
 @pytest.mark.notebook
-def test_a_kernel_that_ignores_interrupts_is_killed_and_grading_goes_on(tmp_path):
+def test_a_learner_that_ignores_interrupts_costs_only_that_exercise(tmp_path):
     source = tmp_path / "source"
     source.mkdir()
     check = {"grade": True, "solution": False, "locked": True, "schema_version": 3, "task": False}
@@ -280,9 +271,8 @@ def test_a_kernel_that_ignores_interrupts_is_killed_and_grading_goes_on(tmp_path
     assert scores["quick", "is_control-check"].points == 1
     assert scores["quick", "twice-check"].points == 1
     assert scores["stubborn", "is_control-check"].points == 0
-    assert scores["stubborn", "twice-check"].points == 0
-    assert "timed out" in scores["stubborn", "is_control-check"].message
-    assert scores["stubborn", "twice-check"].message.startswith("not graded")
+    assert "no answer within 2 s" in scores["stubborn", "is_control-check"].message
+    assert scores["stubborn", "twice-check"].points == 1  # a fresh process replays the rest
 
 
 # ---------------------------------------------------------------------------------------------
@@ -301,38 +291,6 @@ def test_exercises_and_their_points_come_from_the_nbgrader_metadata():
             assert exercise.points > 0 and len(exercise.solution_indices) == 1, (path, exercise)
 
 
-def test_graded_copy_takes_every_check_from_the_source_and_only_solutions_from_the_learner():
-    source = load(NB02)
-    student = make_student_copy(source)
-    mine = "def accept_key(key):\n    return 'mine'\n"
-    for cell in student["cells"]:
-        grade_id = cell["metadata"].get("nbgrader", {}).get("grade_id")
-        if grade_id == "accept_key":
-            cell["source"] = mine
-        if grade_id == "accept_key-check":
-            cell["source"] = "print('✓ accept_key: all 9 cases pass')"
-    student["cells"] = [  # delete the other check, add a cell that fakes its output
-        c
-        for c in student["cells"]
-        if c["metadata"].get("nbgrader", {}).get("grade_id") != "build_101-check"
-    ] + [{"cell_type": "code", "metadata": {}, "outputs": [], "source": "print('✓')"}]
-    graded = build_graded_copy(source, student, nonce="abc")
-    cells = graded.notebook["cells"]
-    source_code = ["".join(c["source"]) for c in source["cells"]]
-    learner = [i for ids in graded.solution_cells.values() for i in ids]
-    grader = [i for i, c in enumerate(cells) if "wslearn_grader" in c["metadata"]]
-    hidden = sum("BEGIN HIDDEN TESTS" in s for s in source_code)
-    assert len(grader) == 1 + 2 + hidden  # setup, one before each check, one after hidden tests
-    rest = [c["source"] for i, c in enumerate(cells) if i not in learner and i not in grader]
-    replaced = {i for e in exercises_of(source) for i in e.solution_indices}
-    assert rest == [s for i, s in enumerate(source_code) if i not in replaced]
-    assert cells[graded.solution_cells["accept_key-check"][0]]["source"] == mine
-    assert "check_accept_key(accept_key)" in cells[graded.check_cells["accept_key-check"]]["source"]
-    assert "BEGIN HIDDEN TESTS" in cells[graded.check_cells["build_101-check"]]["source"]
-    assert graded.guard_cells["build_101-check"] == graded.check_cells["build_101-check"] - 1
-    assert all(c.get("outputs", []) == [] for c in cells if c["cell_type"] == "code")
-
-
 def test_solution_cells_are_found_by_grade_id_then_by_function_then_by_position():
     source = load(NB02)
     student = make_student_copy(source)
@@ -342,14 +300,22 @@ def test_solution_cells_are_found_by_grade_id_then_by_function_then_by_position(
         if "def build_101" in "".join(cell["source"]):
             cell["source"] = "def build_101(key):\n    return b'by name'\n"
     student["cells"].append({"cell_type": "markdown", "metadata": {}, "source": "shifted"})
-    graded = build_graded_copy(source, student)
-    cells = graded.notebook["cells"]
-    (by_name,) = graded.solution_cells["build_101-check"]
-    assert "by name" in cells[by_name]["source"]
-    (stub,) = graded.solution_cells["accept_key-check"]  # defines accept_key: found by name
-    assert "raise NotImplementedError()" in cells[stub]["source"]
-    nothing = build_graded_copy(source, {"cells": []})
-    assert "no 'accept_key' cell" in nothing.notes["accept_key-check"]
+    found = learner_solutions(source, student)
+    by_id = {
+        source["cells"][index]["metadata"]["nbgrader"]["grade_id"]: code
+        for index, (code, _) in found.items()
+    }
+    assert "by name" in by_id["build_101"]
+    assert "raise NotImplementedError()" in by_id["accept_key"]  # defines accept_key
+    nothing = learner_solutions(source, {"cells": []})
+    notes = [note for _, note in nothing.values()]
+    assert any("no 'accept_key' cell" in note for note in notes)
+    labelled = make_student_copy(source)
+    for cell in labelled["cells"]:
+        if cell["metadata"].get("nbgrader", {}).get("grade_id") == "accept_key":
+            cell["source"] = "def accept_key(key):\n    return 'mine'\n"
+    mine = learner_solutions(source, labelled)
+    assert "'mine'" in [c for c, _ in mine.values()][0]
 
 
 def test_submissions_are_folders_named_after_learners(tmp_path):
@@ -389,80 +355,46 @@ def test_grade_command_reports_a_missing_folder(tmp_path, capsys):
     assert "no such folder" in capsys.readouterr().err
 
 
-# ---------------------------------------------------------------------------------------------
-# The static screen
-# ---------------------------------------------------------------------------------------------
+def malformed_class(tmp_path: Path) -> Path:
+    """Two learners: one with a hand-in whose cells are broken, one honest."""
+    source = load(NB02)
+    broken = json.loads(json.dumps(source))
+    broken["cells"][0]["metadata"] = None
+    for cell in broken["cells"]:
+        if (cell["metadata"] or {}).get("nbgrader", {}).get("grade_id") == "accept_key":
+            cell["source"] = [1, 2, 3]  # not lines of text: read as an empty cell
+    broken["cells"].append("not a cell")
+    for student, notebook in (("broken", broken), ("honest", source)):
+        (tmp_path / "class" / student).mkdir(parents=True)
+        (tmp_path / "class" / student / NB02).write_text(json.dumps(notebook))
+    return tmp_path / "class"
 
 
-def solution_cells(path: Path) -> List[str]:
-    notebook = json.loads(path.read_text(encoding="utf-8"))
-    return [
-        "".join(c["source"])
-        for c in notebook["cells"]
-        if c.get("metadata", {}).get("nbgrader", {}).get("solution")
-    ]
+@pytest.mark.notebook
+def test_a_malformed_hand_in_affects_that_learner_only(tmp_path):
+    report = grade_submissions(malformed_class(tmp_path), ROOT / "notebooks", notebooks=[NB02])
+    assert report.total("honest") == 4 and report.max_points == 4
+    assert report.total("broken") == 2  # build_101 is whole: it still counts
 
 
-@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)
-def test_the_teachers_own_solutions_are_never_held(path):
-    modules = teacher_modules(json.loads(path.read_text(encoding="utf-8")))
-    for source in solution_cells(path):
-        assert screen_solution(source, notebook_modules=modules) == [], source
+def test_without_a_sandbox_grading_refuses_unless_the_class_is_trusted(
+    tmp_path, monkeypatch, capsys
+):
+    import wslearn.grading.grader as grader
+    from wslearn.__main__ import main
+
+    monkeypatch.setattr(grader, "sandbox_problem", lambda: "`bwrap` is not installed")
+    (tmp_path / "ann").mkdir()
+    with pytest.raises(SandboxUnavailable, match="--trusted-class"):
+        grade_submissions(tmp_path, ROOT / "notebooks", notebooks=[NB02])
+    assert main(["grade", str(tmp_path), "--source", str(ROOT / "notebooks")]) == 2
+    assert "bwrap" in capsys.readouterr().err and not (tmp_path / "report.csv").exists()
 
 
-@pytest.mark.parametrize(
-    "source",
-    [
-        "import wslearn.checks.handshake as h\nh.check_accept_key = lambda f: None",
-        "from wslearn.checks import handshake",
-        "from wslearn import checks",
-        "def check_accept_key(f):\n    return 'ok'",
-        "wslearn.accept_key = lambda key: 'x'",
-        "import hashlib\nhashlib.sha1 = None",
-        "def f(): pass\nf.__code__ = (lambda: 1).__code__",
-        "import sys\nsys.modules['wslearn.checks'] = None",
-        "x = re.enum.sys",
-        "import builtins\nbuiltins.isinstance = lambda *a: True",
-        "setattr(wslearn, 'accept_key', len)",
-        "get_ipython().kernel.do_execute = None",
-        "!rm -rf /tmp/x",
-        "class Yes(str):\n    def __eq__(self, other):\n        return True",
-        "g = globals()",
-        "exec('print(1)')",
-        "import operator\nf = operator.attrgetter('__globals__')",
-        "try:\n    f()\nexcept Exception as e:\n    e.__traceback__.tb_frame",
-        "import threading",
-        "T = type('T', (), {})",
-        "print(ExerciseFailed)",
-    ],
-)
-def test_code_that_reaches_for_the_checking_machinery_is_held(source):
-    modules = {"wslearn": "wslearn", "re": "re"}
-    assert screen_solution(source, notebook_modules=modules), source
-
-
-@pytest.mark.parametrize(
-    "source",
-    [
-        "import base64, hashlib\nfrom struct import pack, unpack\n"
-        "def f(key):\n    return base64.b64encode(hashlib.sha1(key.encode()).digest()).decode()",
-        "import wslearn\ndef f(key):\n    return wslearn.accept_key(key)",
-        "from wslearn import GUID, Opcode\nx = Opcode.TEXT",
-        "def f(data):\n    if len(data) < 2\n        return None",  # a syntax error runs nothing
-        "class Frame:\n    def __init__(self, data):\n        self.data = data\n"
-        "    def __repr__(self):\n        return 'Frame'",
-    ],
-)
-def test_plain_solutions_pass_the_screen(source):
-    assert screen_solution(source, notebook_modules={"wslearn": "wslearn"}) == []
-
-
-def test_the_guard_line_is_read_even_when_it_arrives_in_pieces():
-    from wslearn.grading import _guard_report
-
-    pieces = [
-        {"output_type": "stream", "name": "stdout", "text": "n0nce rest"},
-        {"output_type": "stream", "name": "stdout", "text": ["ored: wslearn.", "accept_key\n"]},
-    ]
-    assert _guard_report({"outputs": pieces}, "n0nce") == "wslearn.accept_key"
-    assert _guard_report({"outputs": []}, "n0nce") is None
+@pytest.mark.notebook
+def test_a_trusted_class_is_graded_without_a_sandbox_and_the_report_says_so(tmp_path):
+    report = grade_submissions(
+        malformed_class(tmp_path), ROOT / "notebooks", notebooks=[NB02], trusted_class=True
+    )
+    assert report.total("honest") == 4
+    assert "WITHOUT a sandbox" in report.protection

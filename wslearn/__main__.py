@@ -56,9 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
         "grade",
         help="grade the learners' notebooks against the source notebooks' checks",
         description="Grade SUBMISSIONS_DIR/<student>/<notebook>.ipynb: each learner's solution "
-        "cells run inside the teacher's notebook (the teacher's checks and hidden tests, never "
-        "the learner's copy of them), one fresh kernel per notebook. Prints the class table and "
-        "writes a CSV row per learner and exercise, plus <out>-totals.csv.",
+        "cells run inside the teacher's notebook in a sandbox of their own (bubblewrap), and "
+        "the teacher's checks and hidden tests run outside it, on the learner's functions. "
+        "Prints the class table and writes a CSV row per learner and exercise, plus "
+        "<out>-totals.csv.",
     )
     grade.add_argument("submissions", metavar="SUBMISSIONS_DIR", help="one folder per learner")
     grade.add_argument(
@@ -72,15 +73,16 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=60,
         metavar="SECONDS",
-        help="time limit per cell (default 60); the kernel is interrupted and grading goes on",
+        help="time limit per cell and per call of a learner's function (default 60); then "
+        "the exercise scores 0 and grading goes on",
     )
     grade.add_argument(
         "--notebook-timeout",
         type=float,
         default=None,
         metavar="SECONDS",
-        help="time limit for one notebook's whole run (default 10 x --timeout); then the "
-        "kernel is killed",
+        help="time limit for one learner's whole notebook (default 10 x --timeout); then "
+        "the exercises not yet judged score 0",
     )
     grade.add_argument(
         "--notebook",
@@ -90,17 +92,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="grade this notebook (repeat for more); default: every notebook with exercises "
         "that at least one learner handed in",
     )
-    grade.add_argument("--jobs", type=int, default=2, help="notebooks graded at once (default 2)")
     grade.add_argument(
-        "--keep-graded",
-        metavar="DIR",
-        default=None,
-        help="also write each executed graded copy to DIR/<student>/<notebook>.ipynb",
+        "--jobs", type=int, default=2, help="learners' notebooks graded at once (default 2)"
     )
     grade.add_argument(
-        "--keep-flagged-points",
+        "--trusted-class",
         action="store_true",
-        help="keep the points of exercises held for review (they are still reported)",
+        help="grade without a sandbox where none can be made (bubblewrap missing, or user "
+        "namespaces forbidden): learner code then runs with your rights; the report says so",
     )
     grade.add_argument(
         "--quiet", action="store_true", help="print only the table, not the messages"
@@ -243,7 +242,13 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from .grading import format_messages, format_table, grade_submissions, write_report
+    from .grading import (
+        SandboxUnavailable,
+        format_messages,
+        format_table,
+        grade_submissions,
+        write_report,
+    )
 
     try:
         report = grade_submissions(
@@ -253,10 +258,9 @@ def _grade(args: argparse.Namespace) -> int:
             notebook_timeout=args.notebook_timeout,
             notebooks=args.notebooks,
             jobs=args.jobs,
-            hold_flagged=not args.keep_flagged_points,
-            keep_graded=Path(args.keep_graded) if args.keep_graded else None,
+            trusted_class=args.trusted_class,
         )
-    except FileNotFoundError as error:
+    except (FileNotFoundError, SandboxUnavailable) as error:
         print(f"wslearn grade: {error}", file=sys.stderr)
         return 2
     for warning in report.warnings:

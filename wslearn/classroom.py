@@ -83,6 +83,11 @@ def cell_source(cell: Dict[str, Any]) -> str:
 _source = cell_source
 
 
+def without_hidden_tests(source: str) -> str:
+    """``source`` without its ``### BEGIN HIDDEN TESTS`` … ``### END HIDDEN TESTS`` blocks."""
+    return _HIDDEN.sub("", source)
+
+
 def strip_solutions(source: str) -> str:
     """Replace each solution block with the stub, indented like its ``### BEGIN`` line."""
 

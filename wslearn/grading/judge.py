@@ -32,7 +32,7 @@ import functools
 from typing import Any, Callable, Dict, FrozenSet, List, Optional, Set, Tuple
 
 from ..checks import COVERS, ExerciseFailed
-from ..classroom import cell_source, is_check_cell, is_solution_cell
+from ..classroom import cell_source, is_check_cell, is_solution_cell, without_hidden_tests
 from .plain import NotPlainData
 from .remote import LearnerError, LearnerProcess, RemoteFunction
 
@@ -185,7 +185,8 @@ def judge_notebook(
                 continue
             if is_solution_cell(cell):
                 source, note = solutions.get(index, ("", "no solution cell found"))
-                names = defined_functions(source)
+                # the teacher's names too: a learner's cell that does not parse defines none
+                names = defined_functions(source) | defined_functions(cell_source(cell))
                 functions |= names
                 error = _run_quietly(learner, source) or note or None
             else:
@@ -216,6 +217,40 @@ def _replay(start: Callable[[], LearnerProcess], sources: List[str]) -> LearnerP
     return learner
 
 
+#: What a failed hidden test says: its line is not shown, it holds the answer.
+HIDDEN_TEST_FAILED = "a hidden test failed (it is not shown: it holds the answer)"
+
+
+def _run_check(
+    source: str,
+    grade_id: str,
+    learner: LearnerProcess,
+    functions: Set[str],
+    values: Dict[str, Any],
+    modules: Dict[str, Any],
+) -> str:
+    """Run a check cell here on the learner's functions: "" if it passed, else why not."""
+    namespace: Dict[str, Any] = {**modules, **values}
+    namespace.update({name: RemoteFunction(learner, name) for name in functions})
+    namespace["__name__"] = "__grader__"
+    try:
+        exec(compile(source, f"<check {grade_id}>", "exec"), namespace)  # the teacher's cell
+    except ExerciseFailed as failed:
+        return str(failed)
+    except NotImplementedError:
+        return (
+            "not written yet: the function still raises NotImplementedError. Hint: replace "
+            "the `raise NotImplementedError()` line with your code"
+        )
+    except AssertionError:
+        return HIDDEN_TEST_FAILED
+    except LearnerError as error:
+        return error.message
+    except Exception as error:  # e.g. a result of the wrong shape that the check tripped on
+        return f"the check could not use your answer ({type(error).__name__})"
+    return ""
+
+
 def _judge(
     source: str,
     meta: Dict[str, Any],
@@ -228,22 +263,14 @@ def _judge(
     """Run one check cell here; its verdict, and whether the learner's process still answers."""
     grade_id = str(meta.get("grade_id", ""))
     points = float(meta.get("points", 0) or 0)
-    namespace: Dict[str, Any] = {**modules, **values}
-    namespace.update({name: RemoteFunction(learner, name) for name in functions})
-    namespace["__name__"] = "__grader__"
-    message = ""
-    try:
-        exec(compile(source, f"<check {grade_id}>", "exec"), namespace)  # the teacher's cell
-    except ExerciseFailed as failed:
-        message = str(failed)
-    except NotImplementedError:
-        message = "not written yet: the function still raises NotImplementedError"
-    except AssertionError:
-        message = "a hidden test failed (it is not shown: it holds the answer)"
-    except LearnerError as error:
-        message = error.message
-    except Exception as error:  # e.g. a result of the wrong shape that the check tripped on
-        message = f"the check could not use your answer ({type(error).__name__})"
+    message = _run_check(source, grade_id, learner, functions, values, modules)
+    if message == HIDDEN_TEST_FAILED:  # what do the checks a learner can see say?
+        visible = without_hidden_tests(source)
+        seen = _run_check(visible, grade_id, learner, functions, values, modules)
+        if seen and seen != HIDDEN_TEST_FAILED:
+            message = seen
+        elif not seen:
+            message += " (the cases you can see pass)"
     needed = check_names(source) & functions
     problems = [cell_errors[name] for name in sorted(needed) if name in cell_errors]
     if message and problems:

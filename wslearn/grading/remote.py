@@ -115,7 +115,8 @@ class LearnerProcess:
     """One learner's notebook namespace, in a process of its own (see the module docstring).
 
     ``prefix`` is put before ``python -m wslearn.grading.runner``: the sandbox's command.
-    ``timeout`` bounds each request, in seconds.
+    ``timeout`` bounds each request, in seconds; ``deadline`` (a :func:`time.monotonic`
+    time) all of them: a process asked for after it starts none, and fails every request.
     """
 
     def __init__(
@@ -126,9 +127,19 @@ class LearnerProcess:
         timeout: float = 10.0,
         env: Optional[Dict[str, str]] = None,
         cwd: Optional[str] = None,
+        deadline: Optional[float] = None,
     ) -> None:
         self.timeout = timeout
+        self.deadline = deadline
         self.failure: Optional[str] = None  # why the process is no longer usable
+        # One request at a time: a handler's calls come from a server's threads.
+        self._lock = threading.RLock()
+        self._pending = bytearray()
+        self._selector = selectors.DefaultSelector()
+        self.process: Optional[subprocess.Popen[bytes]] = None
+        if deadline is not None and time.monotonic() >= deadline:
+            self.failure = "out of time: the notebook's time limit has passed"
+            return
         argv: List[str] = [*prefix, python, "-m", "wslearn.grading.runner"]
         self.process = subprocess.Popen(
             argv,
@@ -139,13 +150,9 @@ class LearnerProcess:
             cwd=cwd,
             start_new_session=True,  # its own process group: killed whole at the end
         )
-        self._selector = selectors.DefaultSelector()
         assert self.process.stdout is not None
         os.set_blocking(self.process.stdout.fileno(), False)
         self._selector.register(self.process.stdout, selectors.EVENT_READ)
-        self._pending = bytearray()
-        # One request at a time: a handler's calls come from a server's threads.
-        self._lock = threading.RLock()
 
     def __enter__(self) -> "LearnerProcess":
         return self
@@ -218,8 +225,10 @@ class LearnerProcess:
         if self.failure is not None:
             raise LearnerError("RuntimeError", self.failure)
         limit = self.timeout if timeout is None else timeout
+        if self.deadline is not None:
+            limit = min(limit, max(0.0, self.deadline - time.monotonic()))
         try:
-            assert self.process.stdin is not None
+            assert self.process is not None and self.process.stdin is not None
             self.process.stdin.write(json.dumps(request).encode("utf-8") + b"\n")
             self.process.stdin.flush()
         except OSError:
@@ -238,10 +247,12 @@ class LearnerProcess:
         while b"\n" not in self._pending:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
+                if self.deadline is not None and time.monotonic() >= self.deadline:
+                    self._fail("out of time: the notebook's time limit has passed")
                 self._fail(f"no answer within {limit:g} s (an endless loop, or a very slow one?)")
             if not self._selector.select(remaining):
                 continue
-            assert self.process.stdout is not None
+            assert self.process is not None and self.process.stdout is not None
             chunk = self.process.stdout.read(65536)
             if not chunk:  # None: nothing after all; b"": the process ended
                 if chunk is None:
@@ -263,6 +274,9 @@ class LearnerProcess:
 
     def close(self) -> None:
         """Kill the process and everything it started (its process group); wait for it."""
+        if self.process is None:
+            self._selector.close()
+            return
         if self.process.poll() is None:
             try:
                 os.killpg(self.process.pid, signal.SIGKILL)
