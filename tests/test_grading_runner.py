@@ -94,7 +94,7 @@ def test_an_endless_loop_costs_the_time_limit_then_fails_every_request():
         with pytest.raises(LearnerError, match="no answer within 1 s"):
             learner.call("spin")
         assert time.monotonic() - started < 1 + 4  # liveness margin
-        assert learner.process.poll() is not None  # killed
+        assert learner.session.running.process.poll() is not None  # killed
         with pytest.raises(LearnerError):
             learner.get("spin")
 

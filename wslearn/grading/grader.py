@@ -25,7 +25,7 @@ from ..classroom import cell_source, is_solution_cell
 from .exercises import Exercise, exercises_of
 from .judge import Verdict, defined_functions, exercise_cuts, judge_notebook, teacher_values
 from .package_view import learner_package
-from .remote import LearnerProcess
+from .remote import MAX_ANSWER, LearnerProcess
 from .report import Report, Score
 from .sandbox import Limits, Sandbox, SandboxUnavailable, python_paths, sandbox_problem
 from .submissions import Unreadable, find_submissions, learner_solutions, read_hand_in
@@ -57,7 +57,8 @@ class LearnerStarter:
 
     def __init__(self, folder: Path, *, sandboxed: bool, timeout: float) -> None:
         self.folder, self.sandboxed, self.timeout = folder, sandboxed, timeout
-        self.limits = Limits(cpu_seconds=max(20, int(4 * timeout)))
+        # the longest answer: what a learner's function may return (a 16 MiB frame)
+        self.limits = Limits(cpu_seconds=max(20, int(4 * timeout)), output_bytes=MAX_ANSWER)
         self._views: Dict[FrozenSet[str], Path] = {}
         self._lock = threading.Lock()
 
@@ -76,13 +77,7 @@ class LearnerStarter:
             sandbox = Sandbox(
                 read_only=(str(view),), hidden=_installed_copy(), limits=self.limits, env=env
             )
-            return LearnerProcess(
-                sandbox.command([]),
-                env=sandbox.environment(),
-                cwd="/",
-                timeout=self.timeout,
-                deadline=deadline,
-            )
+            return LearnerProcess(sandbox, timeout=self.timeout, deadline=deadline)
         work = tempfile.mkdtemp(prefix="learner-", dir=self.folder)
         env.update(PATH=os.environ.get("PATH", ""), HOME=work, TMPDIR=work, LANG="C.UTF-8")
         return LearnerProcess(env=env, cwd=work, timeout=self.timeout, deadline=deadline)

@@ -1,10 +1,10 @@
 """The grader's side of a learner's process: ask it to run cells and call functions.
 
 :class:`LearnerProcess` starts :mod:`wslearn.grading.runner` (in a sandbox, when the
-grader passes the sandbox's command as ``prefix``) and exchanges one JSON line per request
-with it. :class:`RemoteFunction` makes a learner's function look like a local one, so the
-very same check that a learner runs in the notebook (``check_accept_key(accept_key)``)
-runs in the grader, on the learner's answers::
+grader gives one) and exchanges one JSON line per request with it
+(:class:`~wslearn.grading.sandbox.Session`). :class:`RemoteFunction` makes a learner's
+function look like a local one, so the very same check that a learner runs in the notebook
+(``check_accept_key(accept_key)``) runs in the grader, on the learner's answers::
 
     with LearnerProcess() as learner:
         learner.run("def accept_key(key):\\n    ...")
@@ -29,23 +29,21 @@ what is not an answer, is killed, and every later request fails at once with a
 from __future__ import annotations
 
 import builtins
-import json
-import os
-import selectors
-import signal
-import subprocess
 import sys
 import threading
 import time
-from typing import Any, Callable, Dict, List, NoReturn, Optional, Sequence, Type
+from typing import Any, Callable, Dict, List, NoReturn, Optional, Type
 
 from .. import errors
 from .plain import from_wire, to_wire
+from .sandbox import Limits, Sandbox, SandboxError, SandboxTimeout, Session
 
 __all__ = ["LearnerError", "LearnerProcess", "RemoteFunction", "MAX_ANSWER"]
 
 #: Largest answer line accepted, in bytes (a 16 MiB frame, base64, with room to spare).
 MAX_ANSWER = 64 * 2**20
+#: Why every request fails once the notebook's time is up.
+OUT_OF_TIME = "out of time: the notebook's time limit has passed"
 
 
 class LearnerError(Exception):
@@ -114,14 +112,16 @@ def _make_error_class(base: Type[Exception]) -> Type[LearnerError]:
 class LearnerProcess:
     """One learner's notebook namespace, in a process of its own (see the module docstring).
 
-    ``prefix`` is put before ``python -m wslearn.grading.runner``: the sandbox's command.
-    ``timeout`` bounds each request, in seconds; ``deadline`` (a :func:`time.monotonic`
-    time) all of them: a process asked for after it starts none, and fails every request.
+    The process is ``python -m wslearn.grading.runner`` in ``sandbox`` (a
+    :class:`~wslearn.grading.sandbox.Sandbox`), or, without one, a plain process with
+    ``env`` and ``cwd``. ``timeout`` bounds each request, in seconds; ``deadline`` (a
+    :func:`time.monotonic` time) all of them: a process asked for after it starts none,
+    and fails every request.
     """
 
     def __init__(
         self,
-        prefix: Sequence[str] = (),
+        sandbox: Optional[Sandbox] = None,
         *,
         python: str = sys.executable,
         timeout: float = 10.0,
@@ -134,25 +134,16 @@ class LearnerProcess:
         self.failure: Optional[str] = None  # why the process is no longer usable
         # One request at a time: a handler's calls come from a server's threads.
         self._lock = threading.RLock()
-        self._pending = bytearray()
-        self._selector = selectors.DefaultSelector()
-        self.process: Optional[subprocess.Popen[bytes]] = None
+        self.session: Optional[Session] = None
         if deadline is not None and time.monotonic() >= deadline:
-            self.failure = "out of time: the notebook's time limit has passed"
+            self.failure = OUT_OF_TIME
             return
-        argv: List[str] = [*prefix, python, "-m", "wslearn.grading.runner"]
-        self.process = subprocess.Popen(
-            argv,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=env,
-            cwd=cwd,
-            start_new_session=True,  # its own process group: killed whole at the end
-        )
-        assert self.process.stdout is not None
-        os.set_blocking(self.process.stdout.fileno(), False)
-        self._selector.register(self.process.stdout, selectors.EVENT_READ)
+        argv = [python, "-m", "wslearn.grading.runner"]
+        if sandbox is not None:
+            self.session = sandbox.session(argv)
+        else:
+            limits = Limits(output_bytes=MAX_ANSWER)
+            self.session = Sandbox.unsandboxed_session(argv, env=env, cwd=cwd, limits=limits)
 
     def __enter__(self) -> "LearnerProcess":
         return self
@@ -222,48 +213,23 @@ class LearnerProcess:
             return self._request(request, timeout)
 
     def _request(self, request: Dict[str, Any], timeout: Optional[float]) -> Dict[str, Any]:
-        if self.failure is not None:
-            raise LearnerError("RuntimeError", self.failure)
+        if self.failure is not None or self.session is None:
+            raise LearnerError("RuntimeError", self.failure or "no process")
         limit = self.timeout if timeout is None else timeout
         if self.deadline is not None:
             limit = min(limit, max(0.0, self.deadline - time.monotonic()))
         try:
-            assert self.process is not None and self.process.stdin is not None
-            self.process.stdin.write(json.dumps(request).encode("utf-8") + b"\n")
-            self.process.stdin.flush()
-        except OSError:
-            self._fail("the learner's process ended before it was asked anything")
-        line = self._read_line(limit)
-        try:
-            answer = json.loads(line)
-        except ValueError:
-            answer = None
+            self.session.send(request, timeout=limit)
+            answer = self.session.receive(timeout=limit)
+        except SandboxTimeout:
+            if self.deadline is not None and time.monotonic() >= self.deadline:
+                self._fail(OUT_OF_TIME)
+            self._fail(f"no answer within {limit:g} s (an endless loop, or a very slow one?)")
+        except SandboxError as error:
+            self._fail(f"the learner's process stopped answering: {error}")
         if not isinstance(answer, dict):
             self._fail("the learner's process answered something that is not an answer")
         return answer
-
-    def _read_line(self, limit: float) -> bytes:
-        deadline = time.monotonic() + limit
-        while b"\n" not in self._pending:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                if self.deadline is not None and time.monotonic() >= self.deadline:
-                    self._fail("out of time: the notebook's time limit has passed")
-                self._fail(f"no answer within {limit:g} s (an endless loop, or a very slow one?)")
-            if not self._selector.select(remaining):
-                continue
-            assert self.process is not None and self.process.stdout is not None
-            chunk = self.process.stdout.read(65536)
-            if not chunk:  # None: nothing after all; b"": the process ended
-                if chunk is None:
-                    continue
-                self._fail("the learner's process ended (it crashed, or was stopped)")
-            self._pending += chunk
-            if len(self._pending) > MAX_ANSWER:
-                self._fail("the answer was too large")
-        line, _, rest = bytes(self._pending).partition(b"\n")
-        self._pending = bytearray(rest)
-        return line
 
     def _fail(self, why: str) -> NoReturn:
         self.failure = why
@@ -273,23 +239,9 @@ class LearnerProcess:
     # ------------------------------------------------------------------ the end
 
     def close(self) -> None:
-        """Kill the process and everything it started (its process group); wait for it."""
-        if self.process is None:
-            self._selector.close()
-            return
-        if self.process.poll() is None:
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                self.process.kill()
-        self.process.wait()
-        self._selector.close()
-        for stream in (self.process.stdin, self.process.stdout):
-            if stream is not None:
-                try:
-                    stream.close()
-                except OSError:
-                    pass
+        """Kill the process and everything it started; wait for it. Safe to call again."""
+        if self.session is not None:
+            self.session.close()
 
 
 class RemoteFunction:

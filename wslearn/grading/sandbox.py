@@ -231,6 +231,19 @@ class Sandbox:
         _check()
         return Session(_Running(self, argv), self.limits)
 
+    @staticmethod
+    def unsandboxed_session(
+        argv: Sequence[str],
+        *,
+        env: Optional[Mapping[str, str]] = None,
+        cwd: Optional[str] = None,
+        limits: Limits = Limits(),
+    ) -> "Session":
+        """The same conversation with ``argv`` run as a plain process (of its own process
+        group, killed whole at the end), for code the teacher trusts. Of ``limits`` only
+        ``output_bytes`` applies."""
+        return Session(_Running(None, argv, env=env, cwd=cwd, limits=limits), limits)
+
 
 def _run(sandbox: Sandbox, argv: Sequence[str], data: bytes, timeout: float) -> Result:
     deadline = time.monotonic() + timeout
@@ -306,10 +319,41 @@ class _Capture(threading.Thread):
 
 
 class _Running:
-    """One started sandbox: the ``bwrap`` process, a handle on the sandbox's first process,
-    and the stderr reader. :meth:`end` kills it all and waits."""
+    """One started command: the process, a handle on its first process, and the stderr
+    reader. :meth:`end` kills it all and waits.
 
-    def __init__(self, sandbox: Sandbox, argv: Sequence[str]) -> None:
+    In a sandbox (``sandbox`` given), the process is ``bwrap`` and the handle is a pidfd of
+    the sandbox's first process: killing it ends every process of the sandbox. Without one
+    (a class the teacher trusts), the command gets a process group of its own, killed whole.
+    """
+
+    def __init__(
+        self,
+        sandbox: Optional[Sandbox],
+        argv: Sequence[str],
+        *,
+        env: Optional[Mapping[str, str]] = None,
+        cwd: Optional[str] = None,
+        limits: Optional[Limits] = None,
+    ) -> None:
+        self.init: Optional[int] = None
+        self.group = False
+        if sandbox is None:
+            self.process = subprocess.Popen(  # ended by end(); pylint: disable=consider-using-with
+                list(argv), stdin=PIPE, stdout=PIPE, stderr=PIPE, env=env, cwd=cwd,
+                start_new_session=True,
+            )  # fmt: skip
+            self.group = True
+        else:
+            self._start_sandbox(sandbox, argv)
+        assert self.process.stdin and self.process.stdout and self.process.stderr
+        self.stdin, self.stdout = self.process.stdin, self.process.stdout
+        os.set_blocking(self.stdin.fileno(), False)  # writes wait in select(), with a deadline
+        output = (limits or (sandbox.limits if sandbox else Limits())).output_bytes
+        self.stderr = _Capture(self.process.stderr, output)
+        self.returncode = -1
+
+    def _start_sandbox(self, sandbox: Sandbox, argv: Sequence[str]) -> None:
         info_read, info_write = os.pipe()
         try:
             command, env = sandbox.command(argv, info_fd=info_write), sandbox.environment()
@@ -325,14 +369,9 @@ class _Running:
         with open(info_read, "rb") as info:  # bwrap closes it before it starts the command
             info_text = info.read()
         try:  # a pidfd, unlike a process id, can never come to name another process
-            self.init: Optional[int] = os.pidfd_open(int(json.loads(info_text)["child-pid"]))
+            self.init = os.pidfd_open(int(json.loads(info_text)["child-pid"]))
         except (ValueError, KeyError, ProcessLookupError):  # bwrap failed, or it has ended
             self.init = None
-        assert self.process.stdin and self.process.stdout and self.process.stderr
-        self.stdin, self.stdout = self.process.stdin, self.process.stdout
-        os.set_blocking(self.stdin.fileno(), False)  # writes wait in select(), with a deadline
-        self.stderr = _Capture(self.process.stderr, sandbox.limits.output_bytes)
-        self.returncode = -1
 
     def write(self, data: bytes, deadline: float) -> bool:
         """Write ``data`` to the command's stdin by ``deadline``; False if it did not read it
@@ -348,7 +387,13 @@ class _Running:
 
     def end(self) -> None:
         """Kill the sandbox's first process, hence every process of the sandbox (the kernel
-        kills them all when it dies), and wait for bwrap. Safe to call again."""
+        kills them all when it dies), and wait for bwrap; or, without a sandbox, kill the
+        command's process group. Safe to call again."""
+        if self.group and self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                self.process.kill()
         if self.init is not None:
             try:
                 signal.pidfd_send_signal(self.init, signal.SIGKILL)
