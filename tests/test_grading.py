@@ -362,7 +362,7 @@ def malformed_class(tmp_path: Path) -> Path:
     broken["cells"][0]["metadata"] = None
     for cell in broken["cells"]:
         if (cell["metadata"] or {}).get("nbgrader", {}).get("grade_id") == "accept_key":
-            cell["source"] = [1, 2, 3]  # not lines of text: read as an empty cell
+            cell["source"] = [1, 2, 3]  # not lines of text: a cell that says so
     broken["cells"].append("not a cell")
     for student, notebook in (("broken", broken), ("honest", source)):
         (tmp_path / "class" / student).mkdir(parents=True)
@@ -375,6 +375,9 @@ def test_a_malformed_hand_in_affects_that_learner_only(tmp_path):
     report = grade_submissions(malformed_class(tmp_path), ROOT / "notebooks", notebooks=[NB02])
     assert report.total("honest") == 4 and report.max_points == 4
     assert report.total("broken") == 2  # build_101 is whole: it still counts
+    (message,) = [s.message for s in report.scores if s.grade_id == "accept_key-check"
+                  and s.student == "broken"]  # fmt: skip
+    assert "this cell of your notebook is not text" in message
 
 
 def test_without_a_sandbox_grading_refuses_unless_the_class_is_trusted(

@@ -26,6 +26,10 @@ from .exercises import nbgrader_meta
 __all__ = ["find_submissions", "learner_solutions", "read_hand_in", "Unreadable"]
 
 
+#: What a learner's cell whose source is not text says when it is run.
+UNREADABLE_CELL = "this cell of your notebook is not text: it could not be read"
+
+
 class Unreadable(ValueError):
     """A hand-in that is not a notebook; the message says why, for the report."""
 
@@ -46,16 +50,17 @@ def read_hand_in(path: Path) -> Dict[str, Any]:
 
 
 def _clean(cell: Dict[str, Any]) -> Dict[str, Any]:
-    """A cell whose metadata is a dict and whose source is text (what is not, is dropped)."""
+    """A cell whose metadata is a dict and whose source is text: metadata that is not a dict
+    is dropped, a source that is not text becomes a cell that raises :data:`UNREADABLE_CELL`."""
     found = cell.get("metadata")
     metadata: Dict[str, Any] = found if isinstance(found, dict) else {}
     if not isinstance(metadata.get("nbgrader", {}), dict):
         metadata = {key: value for key, value in metadata.items() if key != "nbgrader"}
     source = cell.get("source", "")
-    if isinstance(source, list):
-        source = "".join(line for line in source if isinstance(line, str))
-    elif not isinstance(source, str):
-        source = ""
+    if isinstance(source, list) and all(isinstance(line, str) for line in source):
+        source = "".join(source)
+    elif not isinstance(source, str):  # run in its place: a cell that says so
+        source = f"raise SyntaxError({UNREADABLE_CELL!r})\n"
     cell_type = cell.get("cell_type") if isinstance(cell.get("cell_type"), str) else "raw"
     return {"cell_type": cell_type, "metadata": metadata, "source": source}
 
