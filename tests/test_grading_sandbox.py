@@ -292,6 +292,23 @@ def test_a_memory_hog_gets_a_memory_error() -> None:
     assert second.startswith("MemoryError") and mib * 2**20 < MEMORY
 
 
+def test_its_processes_are_the_first_the_out_of_memory_killer_takes() -> None:
+    result = run_python(
+        """
+        import json, os
+        score = open("/proc/self/oom_score_adj").read().strip()
+        try:
+            with open("/proc/self/oom_score_adj", "w") as f:
+                f.write("-1000")  # lowering it takes a privilege the sandbox does not have
+            lowered = True
+        except OSError:
+            lowered = False
+        print(json.dumps({"score": score, "lowered": lowered}))
+        """
+    )
+    assert answer(result) == {"score": "1000", "lowered": False}
+
+
 def test_a_cpu_burner_is_killed_at_its_cpu_limit() -> None:
     started = time.monotonic()
     result = run_python("while True: pass", Limits(cpu_seconds=1), timeout=LIVENESS)

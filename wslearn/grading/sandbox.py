@@ -32,7 +32,9 @@ ordinary user, ``bwrap`` makes a user namespace, and the command runs as that us
 processes counted in that namespace only. ``prlimit`` (util-linux) sets the limits just
 before the command, so they bind the learner's code and not ``bwrap``. They hold per
 process: memory is at worst ``memory_bytes`` times ``processes`` (a control group would
-bound the sum, but how to set one up differs from machine to machine).
+bound the sum, but how to set one up differs from machine to machine). So that a sandbox whose
+processes together take more memory than the machine has harms only itself, ``choom`` gives
+them the highest out-of-memory score: the kernel kills them first.
 
 Where no sandbox can be made (no ``bwrap``, namespaces forbidden), :func:`sandbox_problem` says
 why and :meth:`Sandbox.run` raises :class:`SandboxUnavailable`: it never runs code unsandboxed.
@@ -66,6 +68,8 @@ ETC_FILES += ("hosts", "passwd", "group", "mime.types", "ssl")
 #: User ids of sandboxes when the grader is root: Debian's adduser never gives 65536-99999,
 #: and ids for containers (/etc/subuid) start at 100000.
 SANDBOX_UIDS = range(65536, 100000)
+#: The sandbox's out-of-memory score (the most): its processes are the first the kernel kills.
+OOM_SCORE = 1000
 #: The sandbox's one writable folder; also its HOME, TMPDIR and working directory.
 FOLDER = "/tmp"
 
@@ -212,7 +216,11 @@ class Sandbox:
             cmd += ["--perms", "0555", "--size", "4096", "--tmpfs", path, "--remount-ro", path]
         cmd += ["--dev", "/dev", "--proc", "/proc"]  # minimal devices; only its own processes
         cmd += ["--remount-ro", "/dev", "--remount-ro", "/"]  # only FOLDER stays writable
-        cmd += ["--chdir", FOLDER, "--", *self.limits.prlimit()]
+        # First in line for the kernel's out-of-memory killer (a process may raise its own
+        # score, not lower it): processes that together use more memory than the machine has
+        # are killed before the grader or anything else of the teacher's.
+        cmd += ["--chdir", FOLDER, "--", "choom", "-n", str(OOM_SCORE), "--"]
+        cmd += self.limits.prlimit()
         if as_root:
             uid = SANDBOX_UIDS[next(_uids) % len(SANDBOX_UIDS)] if uid is None else uid
             cmd += ["--", "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"]
@@ -274,7 +282,7 @@ def sandbox_problem() -> Optional[str]:
     ``python -c pass`` in a sandbox (which costs what one sandbox's start costs)."""
     if not sys.platform.startswith("linux"):
         return f"sandboxes need Linux namespaces; this system is {sys.platform}"
-    for tool in ["bwrap", "prlimit"] + (["setpriv"] if os.geteuid() == 0 else []):
+    for tool in ["bwrap", "prlimit", "choom"] + (["setpriv"] if os.geteuid() == 0 else []):
         if shutil.which(tool) is None:
             package = "bubblewrap" if tool == "bwrap" else "util-linux"
             return f"`{tool}` is not installed (Debian: apt-get install {package})"
