@@ -11,10 +11,12 @@ Sections, one module each, run in this order:
   ceiling;
 * ``parse`` (``parse.py``): frames per second for streams of masked client frames fed
   in 64 KiB chunks, wslearn's ``FrameReader`` beside websockets' and wsproto's parsers;
-* ``echo`` (``echo.py``): messages per second and p50/p99 round-trip latency over
-  loopback against wslearn's real server (``python -m wslearn serve``) and websockets'
-  threaded and asyncio servers, each in its own process, driven by the same client
-  (``servers.py``);
+* ``echo`` (``echo.py``): messages per second, p50/p99 round-trip latency and the
+  server's CPU time per message over loopback against wslearn's real server
+  (``python -m wslearn serve``) and websockets' threaded and asyncio servers, each in its
+  own process, driven by the same client (``servers.py``), in rounds whose order flips
+  every round (``python -m benchmarks.echo`` runs this section alone, for two servers or
+  two source trees of wslearn, as many rounds as asked);
 * ``memory`` (``memory.py``): peak resident memory of each server process while it
   echoes one 16 MiB message.
 

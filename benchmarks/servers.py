@@ -3,7 +3,9 @@
 Each server runs in its own process on 127.0.0.1 with a free port
 (:class:`ServerProcess`, started by :func:`start_servers`): wslearn's real command
 line, ``python -m wslearn serve``, and websockets' threaded and asyncio servers
-(``peer_server.py``). Each prints its ``ws://`` URL on one line, and is stopped at
+(``peer_server.py``). :func:`wslearn_server` can also start wslearn from another source
+tree (``tree``: a folder holding a ``wslearn`` package), so two versions of the server can
+be compared in one run. Each prints its ``ws://`` URL on one line, and is stopped at
 the end of its section, whatever happens. :class:`Client` is one connection: a raw
 socket driven by wslearn's sans-I/O ``Connection``, the same for every server, so a
 ratio compares servers, not clients.
@@ -11,13 +13,14 @@ ratio compares servers, not clients.
 
 from __future__ import annotations
 
+import os
 import selectors
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import List, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from benchmarks.common import HERE, ROOT
 from wslearn.connection import Binary, Connection
@@ -26,13 +29,23 @@ from wslearn.http11 import parse_response
 
 
 class ServerProcess:
-    """A server in its own process on 127.0.0.1; ``stop()`` ends it (always called)."""
+    """A server in its own process on 127.0.0.1; ``stop()`` ends it (always called).
 
-    def __init__(self, name: str, argv: List[str]) -> None:
+    ``cwd`` and ``env`` default to the repository's root and this process's environment.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        argv: List[str],
+        cwd: Optional[Path] = None,
+        env: Optional[Dict[str, str]] = None,
+    ) -> None:
         self.name = name
         self.process = subprocess.Popen(
             argv,
-            cwd=str(ROOT),
+            cwd=str(cwd or ROOT),
+            env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
@@ -62,6 +75,18 @@ class ServerProcess:
                 fields[key] = int(value.split()[0]) * 1024
         return fields["VmHWM"], fields["VmRSS"]
 
+    def cpu_seconds(self) -> float:
+        """CPU time the server process has used so far (user + system, all its threads).
+
+        From ``/proc/<pid>/stat`` (fields 14 and 15, in clock ticks): the threads that have
+        ended are counted too. A server's CPU time per message depends much less on what
+        else the machine runs than its messages per second do.
+        """
+        stat = Path(f"/proc/{self.process.pid}/stat").read_text()
+        fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (name) "
+        ticks = int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of stat
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -74,26 +99,70 @@ class ServerProcess:
             self.process.stdout.close()
 
 
-def start_servers(max_size: str = "16MiB") -> List[ServerProcess]:
-    """wslearn's server and websockets' two, each started; all stopped if one fails to start."""
-    python = sys.executable
+class ServerSpec:
+    """How to start one server: its name, its command line, its folder and environment."""
+
+    def __init__(
+        self,
+        name: str,
+        argv: List[str],
+        cwd: Optional[Path] = None,
+        env: Optional[Dict[str, str]] = None,
+    ) -> None:
+        self.name, self.argv, self.cwd, self.env = name, argv, cwd, env
+
+    def start(self) -> ServerProcess:
+        return ServerProcess(self.name, self.argv, self.cwd, self.env)
+
+
+def wslearn_server(
+    name: str = "wslearn", tree: Optional[Path] = None, max_size: str = "16MiB"
+) -> ServerSpec:
+    """wslearn's real command line; from ``tree`` (a folder holding ``wslearn/``) if given.
+
+    A tree's server runs with that folder as its working directory and first on
+    ``PYTHONPATH``: ``python -m`` puts the working directory first on ``sys.path``, so the
+    repository's own ``wslearn`` (or the installed one) cannot shadow the tree's.
+    """
+    argv = [sys.executable, "-m", "wslearn", "serve", "--quiet", "--port", "0"]
+    argv += ["--max-size", max_size]
+    if tree is None:
+        return ServerSpec(name, argv)
+    tree = Path(tree).resolve()
+    if not (tree / "wslearn" / "__init__.py").is_file():
+        raise ValueError(f"{tree} holds no wslearn package (no wslearn/__init__.py)")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(tree), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    return ServerSpec(name, argv, cwd=tree, env=env)
+
+
+def websockets_server(kind: str) -> ServerSpec:
+    """websockets' echo server, ``threaded`` or ``asyncio`` (``peer_server.py``)."""
+    return ServerSpec(f"websockets {kind}", [sys.executable, str(HERE / "peer_server.py"), kind])
+
+
+def start(specs: Sequence[ServerSpec]) -> List[ServerProcess]:
+    """Start every server in ``specs``; if one fails to start, stop the others and raise."""
     servers: List[ServerProcess] = []
-    specs = [
-        (
-            "wslearn",
-            [python, "-m", "wslearn", "serve", "--quiet", "--port", "0", "--max-size", max_size],
-        ),
-        ("websockets threaded", [python, str(HERE / "peer_server.py"), "threaded"]),
-        ("websockets asyncio", [python, str(HERE / "peer_server.py"), "asyncio"]),
-    ]
     try:
-        for name, argv in specs:
-            servers.append(ServerProcess(name, argv))
+        for spec in specs:
+            servers.append(spec.start())
     except BaseException:
         for server in servers:
             server.stop()
         raise
     return servers
+
+
+def start_servers(max_size: str = "16MiB") -> List[ServerProcess]:
+    """wslearn's server and websockets' two, each started; all stopped if one fails to start."""
+    return start(
+        [
+            wslearn_server(max_size=max_size),
+            websockets_server("threaded"),
+            websockets_server("asyncio"),
+        ]
+    )
 
 
 class Client:

@@ -133,3 +133,99 @@ def test_an_unknown_section_is_refused():
     )
     assert result.returncode == 2
     assert "unknown section(s): nonsense" in result.stderr
+
+
+# ---------------------------------------------------------------- python -m benchmarks.echo
+
+
+def _echo(tmp_path: Path, *options: str) -> "tuple[str, dict]":
+    """Run the echo comparison briefly; its printed tables and its JSON result."""
+    results = tmp_path / "echo.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.echo", "--seconds", "0.05", "--json", str(results)]
+        + list(options),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout, json.loads(results.read_text(encoding="utf-8"))
+
+
+def test_echo_alone_runs_alternating_rounds_and_reports_each_rounds_ratio(tmp_path):
+    out, result = _echo(tmp_path, "--rounds", "3", "--cases", "1x32,2x1KiB")
+    cases = ["1 conn x 32 B", "2 conn x 1 KiB"]
+    assert list(result["echo"]) == ["wslearn", "websockets threaded"]
+    assert list(result["echo"]["wslearn"]) == cases
+    for case in cases:
+        rate = result["wslearn_ratio"]["websockets threaded"][case]["rate"]
+        assert len(rate["rounds"]) == 3 and rate["unmeasured"] == 0  # one ratio a round
+        assert rate["low"] <= rate["q1"] <= rate["median"] <= rate["q3"] <= rate["high"]
+        assert all(value > 0 for value in rate["rounds"])
+        # CPU time counts in 10 ms ticks: a 50 ms turn may read 0, and that round is left out.
+        cpu = result["wslearn_ratio"]["websockets threaded"][case]["cpu"]
+        assert len(cpu["rounds"]) + cpu["unmeasured"] == 3
+        assert all(value > 0 for value in cpu["rounds"])
+    [line] = [x for x in out.splitlines() if x.startswith("| wslearn / websockets threaded ")]
+    assert re.search(r"\d+\.\d\dx \(\d+\.\d\d-\d+\.\d\d\)", line), line
+    assert "| wslearn / websockets threaded, CPU " in out
+
+
+def test_echo_compares_two_source_trees_of_wslearn(tmp_path):
+    # The same tree twice: the A/B mode starts each server from its own folder.
+    out, result = _echo(
+        tmp_path, "--rounds", "2", "--cases", "1x32", "--tree-a", str(ROOT), "--tree-b", str(ROOT)
+    )
+    assert list(result["echo"]) == ["wslearn A", "wslearn B"]
+    assert len(result["wslearn_ratio"]["wslearn B"]["1 conn x 32 B"]["rate"]["rounds"]) == 2
+    assert f"wslearn A: {ROOT}" in out and "| wslearn A / wslearn B " in out
+
+
+def test_echo_runs_one_source_tree_against_websockets(tmp_path):
+    out, result = _echo(tmp_path, "--rounds", "1", "--cases", "1x32", "--tree-a", str(ROOT))
+    assert list(result["echo"]) == ["wslearn", "websockets threaded"]
+    assert f"wslearn: {ROOT}" in out and "| wslearn / websockets threaded " in out
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--cases", "8by32"], "not a case: '8by32'"),
+        (["--cases", "0x32"], "not a case: '0x32'"),
+        (["--tree-b", "."], "--tree-b needs --tree-a"),
+        (["--tree-a", "/", "--tree-b", "/"], "holds no wslearn package"),
+        (["--rounds", "0"], "--rounds must be 1 or more"),
+    ],
+)
+def test_echo_refuses_what_it_cannot_measure(options, message):
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.echo", *options],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+
+
+def test_a_case_names_connections_and_size():
+    from benchmarks.echo import case_name, parse_case
+
+    assert parse_case("8x32") == (8, 32)
+    assert parse_case("1x1MiB") == (1, 2**20)
+    assert parse_case(" 4X64kib ") == (4, 65536)
+    assert case_name(*parse_case("8x1MiB")) == "8 conn x 1 MiB"
+    assert case_name(1, 32) == "1 conn x 32 B"
+
+
+def test_a_ratio_is_the_median_of_the_rounds_with_its_spread():
+    from benchmarks.echo import ratio_summary
+
+    summary = ratio_summary([10.0, 30.0, 12.0], [10.0, 10.0, 8.0])
+    assert summary["rounds"] == [1.0, 3.0, 1.5]
+    assert (summary["median"], summary["low"], summary["high"]) == (1.5, 1.0, 3.0)
+    assert (summary["q1"], summary["q3"], summary["unmeasured"]) == (1.25, 2.25, 0)
+    # A round that could not be measured (0 on either side) gives no ratio and is counted.
+    summary = ratio_summary([2.0, 0.0, 4.0, 6.0], [1.0, 1.0, 0.0, 3.0])
+    assert (summary["rounds"], summary["unmeasured"]) == ([2.0, 2.0], 2)

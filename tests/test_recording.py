@@ -87,6 +87,38 @@ def test_a_record_is_frozen() -> None:
     rec = frame_record(1)
     with pytest.raises(AttributeError):
         rec.length = 99  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        rec.head = rec.head._replace(length=99)  # type: ignore[misc]
+
+
+def test_a_record_keeps_the_readers_header_itself_and_reads_its_fields_through_it() -> None:
+    # One object per frame, not eleven copied fields: the header the reader parsed.
+    parsed = from_the_wire(Frame(Opcode.BINARY, b"x" * 300, fin=False), KEY)
+    rec = FrameRecord.from_frame(parsed, time=0.0, connection=1, direction="in")
+    assert rec.head is parsed.header and rec.frame_header() is parsed.header
+    head = parsed.header
+    assert (rec.fin, rec.rsv1, rec.rsv2, rec.rsv3) == (False, False, False, False)
+    assert (rec.opcode, rec.masked, rec.mask) == (int(Opcode.BINARY), True, KEY)
+    assert (rec.length, rec.length_case, rec.header) == (300, "16-bit", head.raw)
+    assert type(rec.opcode) is int  # a plain number, as recorded before; the name is apart
+    # The header's bytes are a copy of their own, not a window on the reader's buffer.
+    assert type(rec.header) is bytes and len(rec.header) == 8
+
+
+def test_a_record_made_from_header_bytes_reads_the_same_as_one_from_the_reader() -> None:
+    # What a saved capture holds (the header's bytes, the previews) gives the same record.
+    parsed = from_the_wire(Frame(Opcode.TEXT, b"Hello"), KEY)
+    live = FrameRecord.from_frame(parsed, time=1.0, connection=1, direction="in")
+    saved = FrameRecord(
+        time=1.0,
+        connection=1,
+        direction="in",
+        head=parse_frame_header(live.header),
+        wire_preview=live.wire_preview,
+        payload_preview=live.payload_preview,
+        stream_offset=0,
+    )
+    assert saved == live and saved.held_bytes() == live.held_bytes()
 
 
 # ---------------------------------------------------------------- frame_header()

@@ -27,6 +27,7 @@ import json
 from pathlib import Path
 from typing import Any, Dict, List
 
+from .frames import FrameHeader, parse_frame_header
 from .recording import FrameRecord
 
 __all__ = ["CHROMIUM_CAPTURE", "chromium_capture", "records_from_capture"]
@@ -51,19 +52,18 @@ def records_from_capture(capture: Dict[str, Any]) -> List[FrameRecord]:
             time=0.0,
             connection=1,
             direction="in",
-            header=bytes.fromhex(f["header_hex"]),
-            fin=f["fin"],
-            rsv1=False,
-            rsv2=False,
-            rsv3=False,
-            opcode=f["opcode"],
-            masked=True,
-            mask=bytes.fromhex(f["mask_hex"]),
-            length=f["length"],
-            length_case=f["length_case"],
+            head=_parsed_header(f["header_hex"]),
             wire_preview=bytes.fromhex(f["wire_preview_hex"]),
             payload_preview=bytes.fromhex(f["payload_preview_hex"]),
             stream_offset=f["stream_offset"],
         )
         for f in capture["frames"]
     ]
+
+
+def _parsed_header(header_hex: str) -> FrameHeader:
+    """A saved header's bytes, parsed: the record keeps the header as the reader made it."""
+    header = parse_frame_header(bytes.fromhex(header_hex))
+    if header is None:
+        raise ValueError(f"not a whole frame header: {header_hex}")
+    return header

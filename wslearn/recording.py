@@ -5,9 +5,9 @@ The server hands the recorder two kinds of record:
 * a :class:`ConnectionRecord` per TCP connection: the peer, the handshake
   (already redacted by :mod:`wslearn.redaction`), the sizes of the ``recv()``
   results, how the connection ended;
-* a :class:`FrameRecord` per frame, in or out: every header field, the header
-  bytes, and the start of the payload both as it crossed the wire (masked) and
-  unmasked.
+* a :class:`FrameRecord` per frame, in or out: its header (the
+  :class:`~wslearn.frames.FrameHeader` itself: every field and the bytes), and the
+  start of the payload both as it crossed the wire (masked) and unmasked.
 
 A :class:`Recorder` keeps them in bounded stores: when ``max_frames`` is reached
 the oldest frame is dropped and counted in :attr:`Recorder.dropped_frames`, and
@@ -129,6 +129,12 @@ class FrameRecord:
 
     ``time`` is wall-clock time (``time.time()``), like :attr:`ConnectionRecord.opened`.
 
+    ``head`` is the frame's :class:`~wslearn.frames.FrameHeader`: the very object the
+    reader parsed (or the connection sent with), kept as it is. A record is made for every
+    frame the server sees, so it keeps that one small object rather than copying its eleven
+    fields; the same fields are read through it, as ``record.fin``, ``record.length``,
+    ``record.mask`` ... (the properties below), and ``record.header`` is its bytes.
+
     ``wire_preview`` is the start of the payload exactly as it crossed the wire
     (still masked if it was), ``payload_preview`` the same bytes unmasked. Both
     hold at most ``preview_bytes``; ``length`` is always the exact length.
@@ -139,36 +145,74 @@ class FrameRecord:
     time: float
     connection: int
     direction: str
-    header: bytes
-    fin: bool
-    rsv1: bool
-    rsv2: bool
-    rsv3: bool
-    opcode: int
-    masked: bool
-    mask: Optional[bytes]
-    length: int
-    length_case: str
+    head: FrameHeader
     wire_preview: bytes
     payload_preview: bytes
     stream_offset: int
 
+    # The header's fields, read through ``head``.
+
+    @property
+    def header(self) -> bytes:
+        """The header's bytes, exactly as they crossed the wire (2 to 14 bytes)."""
+        return self.head.raw
+
+    @property
+    def fin(self) -> bool:
+        return self.head.fin
+
+    @property
+    def rsv1(self) -> bool:
+        return self.head.rsv1
+
+    @property
+    def rsv2(self) -> bool:
+        return self.head.rsv2
+
+    @property
+    def rsv3(self) -> bool:
+        return self.head.rsv3
+
+    @property
+    def opcode(self) -> int:
+        """The opcode as a plain number (``opcode_name`` names it)."""
+        return int(self.head.opcode)
+
     @property
     def opcode_name(self) -> str:
-        return Opcode(self.opcode).name
+        return Opcode(self.head.opcode).name
+
+    @property
+    def masked(self) -> bool:
+        return self.head.masked
+
+    @property
+    def mask(self) -> Optional[bytes]:
+        return self.head.mask
+
+    @property
+    def length(self) -> int:
+        """The payload's exact length, however much of it the previews keep."""
+        return self.head.length
+
+    @property
+    def length_case(self) -> str:
+        return self.head.length_case
 
     @property
     def truncated(self) -> bool:
-        return len(self.payload_preview) < self.length
+        return len(self.payload_preview) < self.head.length
 
     def held_bytes(self) -> int:
         """Bytes this record holds: the header, its masking key, and the two previews.
 
-        For an unmasked frame the two previews are one object, counted twice here: the
-        count may only overstate what is held, never hide it.
+        ``head`` holds the header's bytes and a copy of its key; the rest of it is numbers
+        and flags. For an unmasked frame the two previews are one object, counted twice
+        here: the count may only overstate what is held, never hide it.
         """
-        mask = len(self.mask) if self.mask is not None else 0
-        return len(self.header) + mask + len(self.wire_preview) + len(self.payload_preview)
+        head = self.head
+        mask = len(head.mask) if head.mask is not None else 0
+        return len(head.raw) + mask + len(self.wire_preview) + len(self.payload_preview)
 
     def cut(self, preview_bytes: int) -> "FrameRecord":
         """This record with both previews at most ``preview_bytes`` long (itself if they are)."""
@@ -181,20 +225,8 @@ class FrameRecord:
         )
 
     def frame_header(self) -> FrameHeader:
-        """The recorded header as a :class:`~wslearn.frames.FrameHeader`, field by field."""
-        return FrameHeader(
-            fin=self.fin,
-            rsv1=self.rsv1,
-            rsv2=self.rsv2,
-            rsv3=self.rsv3,
-            opcode=Opcode(self.opcode),
-            masked=self.masked,
-            mask=self.mask,
-            length=self.length,
-            length_case=self.length_case,
-            header_size=len(self.header),
-            raw=self.header,
-        )
+        """The recorded header as a :class:`~wslearn.frames.FrameHeader` (``head`` itself)."""
+        return self.head
 
     @classmethod
     def from_frame(
@@ -214,25 +246,16 @@ class FrameRecord:
         they are the payload itself. A frame built in Python (no header yet) is recorded
         as a server would send it.
         """
-        header = frame.header if frame.header is not None else frame.wire_header()
+        head = frame.header if frame.header is not None else frame.wire_header()
         # bytes(): a copy of its own. A slice of a memoryview would keep the whole
         # payload it views alive for as long as the record lives.
         preview = bytes(frame.payload[:preview_bytes])
-        wire = bytes(frame.wire_preview[:preview_bytes]) if header.masked else preview
+        wire = bytes(frame.wire_preview[:preview_bytes]) if head.masked else preview
         return cls(
             time=time,
             connection=connection,
             direction=direction,
-            header=header.raw,
-            fin=header.fin,
-            rsv1=header.rsv1,
-            rsv2=header.rsv2,
-            rsv3=header.rsv3,
-            opcode=int(header.opcode),
-            masked=header.masked,
-            mask=header.mask,
-            length=header.length,
-            length_case=header.length_case,
+            head=head,
             wire_preview=wire,
             payload_preview=preview,
             stream_offset=stream_offset,
