@@ -26,6 +26,7 @@ from wslearn.grading import (
     grade_submissions,
     learner_solutions,
 )
+from wslearn.grading.submissions import Unreadable, read_hand_in
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -401,3 +402,56 @@ def test_a_trusted_class_is_graded_without_a_sandbox_and_the_report_says_so(tmp_
     )
     assert report.total("honest") == 4
     assert "WITHOUT a sandbox" in report.protection
+
+
+def test_a_hand_in_that_is_a_link_is_not_read(tmp_path):
+    (tmp_path / "class" / "ann").mkdir(parents=True)
+    (tmp_path / "class" / "ann" / NB02).symlink_to(ROOT / "notebooks" / NB02)  # the teacher's
+    (tmp_path / "class" / "ben").symlink_to(tmp_path / "class" / "ann")  # another's folder
+    (tmp_path / "class" / "cid").mkdir()
+    (tmp_path / "class" / "cid" / NB02).mkdir()  # not a file
+    found, warnings = find_submissions(tmp_path / "class", [NB02])
+    assert set(found) == {"ann", "cid"} and any("ben" in w for w in warnings)
+    with pytest.raises(Unreadable, match="symbolic link"):
+        read_hand_in(found["ann"][NB02])
+    with pytest.raises(Unreadable, match="could not read"):
+        read_hand_in(tmp_path / "class" / "cid" / NB02)
+    report = grade_submissions(tmp_path / "class", ROOT / "notebooks", notebooks=[NB02])
+    assert report.total("ann") == 0
+    assert all("symbolic link" in s.message for s in report.scores if s.student == "ann")
+
+
+def test_a_hand_in_too_large_to_be_a_notebook_is_not_read(tmp_path, monkeypatch):
+    import wslearn.grading.submissions as submissions
+
+    monkeypatch.setattr(submissions, "MAX_HAND_IN", 1000)
+    big = tmp_path / NB02
+    big.write_text(json.dumps({"cells": [], "padding": "x" * 2000}))
+    with pytest.raises(Unreadable, match="larger than 1000 bytes"):
+        read_hand_in(big)
+
+
+@pytest.mark.parametrize("for_teacher", [False, True])
+def test_other_websocket_libraries_are_hidden_from_learner_code_only(tmp_path, for_teacher):
+    from wslearn.grading.grader import LearnerStarter, other_libraries
+
+    assert any(path.endswith("websockets") for path in other_libraries())
+    starter = LearnerStarter(tmp_path, sandboxed=True, timeout=20)
+    with starter(frozenset(), for_teacher=for_teacher) as learner:
+        learner.run(
+            "def can_import(name):\n"
+            "    import importlib\n"
+            "    try:\n"
+            "        importlib.import_module(name)\n"
+            "        return True\n"
+            "    except ImportError:\n"
+            "        return False\n"
+        )
+        for module in (
+            "websockets.utils",
+            "wsproto.utilities",
+            "tornado.websocket",
+            "h11._connection",
+        ):
+            assert learner.call("can_import", module) is for_teacher, module
+        assert learner.call("can_import", "wslearn.handshake") is True

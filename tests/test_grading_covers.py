@@ -1,7 +1,7 @@
 """What each exercise covers (``wslearn.checks.COVERS``), and every notebook judged with it cut out.
 
-The grader runs a learner's code in a process of its own, on a copy of the package in which
-the library functions that answer the notebook's exercises are cut out
+The grader runs a learner's code in a sandboxed process of its own, on a copy of the package
+in which the library functions that answer the exercise are cut out
 (:func:`~wslearn.grading.package_view.learner_package`), and runs each check cell in its own
 process with the learner's functions as :class:`~wslearn.grading.remote.RemoteFunction`.
 Here the learner is the teacher: the source notebooks hold the model solutions, honest work
@@ -13,10 +13,10 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import copy
+import functools
 import json
-import os
 from pathlib import Path
-from typing import Any, Dict, FrozenSet, Iterator, Optional, Set, Tuple
+from typing import Any, Dict, Iterator, Optional, Set, Tuple
 
 import pytest
 
@@ -28,6 +28,7 @@ import wslearn.checks.streams
 from wslearn.checks import COVERS
 from wslearn.classroom import cell_source, is_check_cell, is_solution_cell
 from wslearn.grading import learner_solutions
+from wslearn.grading.grader import LearnerStarter
 from wslearn.grading.judge import (
     Verdict,
     defined_functions,
@@ -38,6 +39,7 @@ from wslearn.grading.judge import (
 from wslearn.grading.judge import checks_called as checks_called_by
 from wslearn.grading.package_view import learner_package
 from wslearn.grading.remote import MAX_ANSWER, LearnerError, LearnerProcess
+from wslearn.grading.sandbox import sandbox_problem
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -139,8 +141,8 @@ class MeteredLearner(LearnerProcess):
     call once they are over :data:`WIRE_BUDGET` (the check reports it as the function's error).
     """
 
-    def __init__(self, carried: Dict[str, int], **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, carried: Dict[str, int], *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.carried = carried  # shared by the processes that judge one notebook
 
     def request(self, request: Dict[str, Any], timeout: Optional[float] = None) -> Dict[str, Any]:
@@ -170,19 +172,14 @@ def judge(path: Path, folder: Path) -> Dict[str, Verdicts]:
     for notebook 02 also a build_101 that uses wslearn.accept_key. Verdicts by learner, then
     by grade_id."""
     source = load(path)
-    views: Dict[FrozenSet[str], Path] = {}
-    work = folder / "work"
-    work.mkdir()
     carried: Dict[str, int] = collections.Counter()
-
-    def start(cut: FrozenSet[str]) -> LearnerProcess:
-        if cut not in views:
-            views[cut] = learner_package(PACKAGE, folder / f"view{len(views)}", sorted(cut))
-        env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(views[cut])}
-        env["MPLBACKEND"] = "Agg"
-        return MeteredLearner(carried, timeout=REQUEST_TIMEOUT, env=env, cwd=str(work))
-
-    values = teacher_values(source, start, learner_functions(source))
+    # As the grade command starts learner processes: sandboxed (where a sandbox can be made),
+    # the other WebSocket libraries hidden, each exercise's covers cut out.
+    starter = LearnerStarter(folder, sandboxed=sandbox_problem() is None, timeout=REQUEST_TIMEOUT)
+    starter.process = functools.partial(MeteredLearner, carried)  # type: ignore[assignment]
+    values = teacher_values(
+        source, functools.partial(starter, for_teacher=True), learner_functions(source)
+    )
     learners = {"teacher": source}
     if path.stem == "02_accept_key":
         learners["accept_key in build_101"] = with_solution(source, BUILD_101_WITH_ACCEPT_KEY)
@@ -192,7 +189,7 @@ def judge(path: Path, folder: Path) -> Dict[str, Verdicts]:
         verdicts = judge_notebook(
             source,
             learner_solutions(source, notebook),
-            start,
+            starter,
             values=values,
             modules={"wslearn": wslearn},
             cuts=exercise_cuts(source),

@@ -115,3 +115,16 @@ def test_check_names_and_defined_functions():
         "a",
         "B",
     }
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["raise Exception()", "raise RuntimeError", "return next(iter([]))", "raise ValueError('')"],
+)
+def test_a_function_that_raises_without_a_message_earns_nothing(values, body):
+    # The hidden tests call it outside the check's cases: its error must still fail them.
+    code = f"def accept_key(key):\n    {body}\n\ndef build_101(key):\n    {body}\n"
+    learner = with_solution("accept_key", code)
+    verdicts = judge(learner, values)
+    assert [v.points for v in verdicts] == [0, 0]
+    assert all(v.message for v in verdicts)

@@ -38,6 +38,15 @@ __all__ = [
     "COVERS",
 ]
 
+# The toy server of notebook 08 (wslearn.bad_examples.toy_server) has the tutorial's bugs,
+# but within its limits it answers several exercises: its handshake() writes a whole 101 to a
+# fake connection (accept_key, build_101), its decrypt() unmasks a frame's payload of up to
+# 125 bytes (the unmasking, decode_frame and pong_for exercises) and its encode() writes the
+# header of a short text frame (encode_header).
+_TOY_HANDSHAKE = "bad_examples.toy_server.handshake"
+_TOY_UNMASK = "bad_examples.toy_server.decrypt"
+_TOY_HEADER = "bad_examples.toy_server.encode"
+
 # Every way the library XORs a payload with a key. unmask (``mask`` is the same function),
 # unmask_reference, unmask_fast and speedups.unmask take the offset too; the in-place ones
 # answer with a bytearray around them. Frame.to_wire and Frame.from_header (un)mask with
@@ -50,6 +59,7 @@ _UNMASKING = (
     "masking.unmask_in_place",
     "speedups.unmask",
     "speedups.unmask_in_place",
+    _TOY_UNMASK,
 )
 
 #: The library functions that answer each exercise, by the name of the exercise's check:
@@ -71,14 +81,14 @@ COVERS: Dict[str, Tuple[str, ...]] = {
     # headers.tokens, not this.
     "check_status_for": ("handshake.validate_request",),
     # Notebook 02. accept_response(key) carries the value too, but reaches it through this.
-    "check_accept_key": ("handshake.accept_key",),
+    "check_accept_key": ("handshake.accept_key", _TOY_HANDSHAKE),
     # accept_response(key) is the answer; http_response(101, headers=[Upgrade and
     # Sec-WebSocket-Accept]) is a 101 a client accepts too. accept_key stays: the hint offers it.
-    "check_build_101": ("handshake.accept_response", "http11.http_response"),
+    "check_build_101": ("handshake.accept_response", "http11.http_response", _TOY_HANDSHAKE),
     # Notebook 03. (header.length, header.header_size), or None while the header is incomplete.
     "check_payload_length": ("frames.parse_frame_header",),
     # Frame.wire_header, to_wire and serialize build their headers with it, so they go too.
-    "check_encode_header": ("frames.encode_frame_header",),
+    "check_encode_header": ("frames.encode_frame_header", _TOY_HEADER),
     # bool(opcode & 0x8) is the whole answer. Opcode.is_control knows only the six opcodes
     # defined (Opcode(3) raises), and parse_frame_header needs it.
     "check_is_control": (),
@@ -90,7 +100,7 @@ COVERS: Dict[str, Tuple[str, ...]] = {
     # Notebook 05. Frame.parse(data)[0] holds the opcode and the unmasked payload; FrameReader
     # and Frame.from_header need a header from parse_frame_header, so it goes too. unmask
     # stays: notebook 04's exercise, one step of this one.
-    "check_decode_frame": ("frames.Frame.parse", "frames.parse_frame_header"),
+    "check_decode_frame": ("frames.Frame.parse", "frames.parse_frame_header", _TOY_UNMASK),
     # A handler: upper-case or reverse, then connection.send(). The library's handlers (echo,
     # broadcast) send something else.
     "check_shout": (),
@@ -101,7 +111,7 @@ COVERS: Dict[str, Tuple[str, ...]] = {
     "check_parse_close": ("close.Close.parse",),
     # Frame(PONG, Frame.parse(ping)[0].payload).serialize(), or a server Connection fed the
     # Ping, which answers it by itself: both read the Ping with parse_frame_header.
-    "check_pong_for": ("frames.Frame.parse", "frames.parse_frame_header"),
+    "check_pong_for": ("frames.Frame.parse", "frames.parse_frame_header", _TOY_UNMASK),
     # Notebook 07. A FrameReader(keep_wire=len(stream)) fed the stream hands out the whole
     # frames (header.raw + wire_preview) and keeps the rest (buffered). parse_frame_header
     # stays: the loop around it is the exercise.

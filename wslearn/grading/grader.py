@@ -11,13 +11,14 @@ the exercise's own library functions are cut out (:mod:`wslearn.grading.package_
 from __future__ import annotations
 
 import concurrent.futures
+import functools
+import importlib.util
 import os
-import re
 import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple, Type
 
 import wslearn
 
@@ -26,7 +27,7 @@ from .exercises import Exercise, exercises_of
 from .judge import Verdict, defined_functions, exercise_cuts, judge_notebook, teacher_values
 from .package_view import learner_package
 from .remote import MAX_ANSWER, LearnerProcess
-from .report import Report, Score
+from .report import Report, Score, plain_text
 from .sandbox import Limits, Sandbox, SandboxUnavailable, python_paths, sandbox_problem
 from .submissions import Unreadable, find_submissions, learner_solutions, read_hand_in
 
@@ -52,8 +53,13 @@ class LearnerStarter:
     lacks the functions in ``cut``; sandboxed unless ``sandboxed`` is False.
 
     The copies of the package are made once per cut, in ``folder``, and shared (read-only)
-    by every learner.
+    by every learner. In a learner's sandbox the other WebSocket and HTTP libraries
+    installed beside wslearn (:data:`OTHER_LIBRARIES`) are hidden too: they answer several
+    exercises. The teacher's own cells (``for_teacher``) see them.
     """
+
+    #: What a learner process is (a test may count what it carries).
+    process: Type[LearnerProcess] = LearnerProcess
 
     def __init__(self, folder: Path, *, sandboxed: bool, timeout: float) -> None:
         self.folder, self.sandboxed, self.timeout = folder, sandboxed, timeout
@@ -70,17 +76,36 @@ class LearnerStarter:
                 self._views[cut] = learner_package(PACKAGE, folder, sorted(cut))
             return self._views[cut]
 
-    def __call__(self, cut: FrozenSet[str], deadline: Optional[float] = None) -> LearnerProcess:
+    def __call__(
+        self, cut: FrozenSet[str], deadline: Optional[float] = None, *, for_teacher: bool = False
+    ) -> LearnerProcess:
         view = self.view(cut)
         env = {"PYTHONPATH": str(view), "MPLBACKEND": "Agg", **_ONE_THREAD}
         if self.sandboxed:
-            sandbox = Sandbox(
-                read_only=(str(view),), hidden=_installed_copy(), limits=self.limits, env=env
-            )
-            return LearnerProcess(sandbox, timeout=self.timeout, deadline=deadline)
+            hidden = _installed_copy() + (() if for_teacher else other_libraries())
+            sandbox = Sandbox(read_only=(str(view),), hidden=hidden, limits=self.limits, env=env)
+            return self.process(sandbox, timeout=self.timeout, deadline=deadline)
         work = tempfile.mkdtemp(prefix="learner-", dir=self.folder)
         env.update(PATH=os.environ.get("PATH", ""), HOME=work, TMPDIR=work, LANG="C.UTF-8")
-        return LearnerProcess(env=env, cwd=work, timeout=self.timeout, deadline=deadline)
+        return self.process(env=env, cwd=work, timeout=self.timeout, deadline=deadline)
+
+
+#: WebSocket and HTTP libraries that answer exercises (an accept key, a frame parser, a
+#: request parser), hidden from learner code while it is graded.
+OTHER_LIBRARIES = ("websockets", "wsproto", "h11", "tornado", "aiohttp", "websocket")
+
+
+def other_libraries() -> Tuple[str, ...]:
+    """The folders of the :data:`OTHER_LIBRARIES` installed here."""
+    folders = []
+    for name in OTHER_LIBRARIES:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
+        for folder in (spec.submodule_search_locations or []) if spec else []:
+            folders.append(str(Path(folder).resolve()))
+    return tuple(folders)
 
 
 def _installed_copy() -> Tuple[str, ...]:
@@ -180,7 +205,7 @@ def _teacher_values(source_nb: Dict[str, Any], starter: LearnerStarter) -> Dict[
     for cell in source_nb.get("cells", []):
         if is_solution_cell(cell):
             names |= defined_functions(cell_source(cell))
-    return teacher_values(source_nb, starter, names)
+    return teacher_values(source_nb, functools.partial(starter, for_teacher=True), names)
 
 
 def _grade_one(
@@ -246,7 +271,7 @@ def _all(student: str, name: str, exercises: List[Exercise], message: str) -> Li
 
 
 def _trim(text: str, limit: int = 400) -> str:
-    """One line of at most ``limit`` characters, no terminal colours."""
-    text = re.sub(r"\x1b\[[0-9;]*m", "", text)
-    text = " ".join(line.strip() for line in text.strip().splitlines() if line.strip())
+    """One line of plain text (:func:`~wslearn.grading.report.plain_text`), at most ``limit``
+    characters."""
+    text = " ".join(plain_text(text).split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

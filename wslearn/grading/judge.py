@@ -34,7 +34,7 @@ from typing import Any, Callable, Dict, FrozenSet, List, Optional, Set, Tuple
 from ..checks import COVERS, ExerciseFailed
 from ..classroom import cell_source, is_check_cell, is_solution_cell, without_hidden_tests
 from .plain import NotPlainData
-from .remote import LearnerError, LearnerProcess, RemoteFunction
+from .remote import LearnerError, LearnerGone, LearnerProcess, RemoteFunction
 
 __all__ = ["Verdict", "check_names", "defined_functions", "judge_notebook", "teacher_values"]
 __all__ += ["checks_called", "exercise_cuts"]
@@ -228,8 +228,9 @@ def _run_check(
     functions: Set[str],
     values: Dict[str, Any],
     modules: Dict[str, Any],
-) -> str:
-    """Run a check cell here on the learner's functions: "" if it passed, else why not."""
+) -> Optional[str]:
+    """Run a check cell here on the learner's functions: None if it passed, else why not
+    (never an empty text: a learner's error without a message still says what it was)."""
     namespace: Dict[str, Any] = {**modules, **values}
     namespace.update({name: RemoteFunction(learner, name) for name in functions})
     namespace["__name__"] = "__grader__"
@@ -244,11 +245,14 @@ def _run_check(
         )
     except AssertionError:
         return HIDDEN_TEST_FAILED
-    except LearnerError as error:
+    except LearnerGone as error:  # it stopped answering: why
         return error.message
+    except LearnerError as error:  # the learner's function raised, outside the check's cases
+        line = f" (line {error.line})" if error.line is not None else ""
+        return f"your function raised {error.type_name}: {error.message}{line}"
     except Exception as error:  # e.g. a result of the wrong shape that the check tripped on
         return f"the check could not use your answer ({type(error).__name__})"
-    return ""
+    return None
 
 
 def _judge(
@@ -267,14 +271,14 @@ def _judge(
     if message == HIDDEN_TEST_FAILED:  # what do the checks a learner can see say?
         visible = without_hidden_tests(source)
         seen = _run_check(visible, grade_id, learner, functions, values, modules)
-        if seen and seen != HIDDEN_TEST_FAILED:
-            message = seen
-        elif not seen:
+        if seen is None:
             message += " (the cases you can see pass)"
+        elif seen != HIDDEN_TEST_FAILED:
+            message = seen
+    if message is None:
+        return Verdict(grade_id, points, points), learner.failure is None
     needed = check_names(source) & functions
     problems = [cell_errors[name] for name in sorted(needed) if name in cell_errors]
-    if message and problems:
+    if problems:
         message += f" (your cell raised {problems[0]})"
-    alive = learner.failure is None
-    verdict = Verdict(grade_id, 0.0 if message else points, points, message)
-    return verdict, alive
+    return Verdict(grade_id, 0.0, points, message), learner.failure is None

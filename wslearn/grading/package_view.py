@@ -20,7 +20,7 @@ from __future__ import annotations
 import ast
 import shutil
 from pathlib import Path
-from typing import Dict, Iterable, List
+from typing import Dict, Iterable, List, Tuple
 
 __all__ = ["DELEGATION_ERROR", "learner_package"]
 
@@ -49,12 +49,22 @@ def learner_package(source: Path, destination: Path, cut_out: Iterable[str]) -> 
         shutil.copy2(source / "grading" / name, grading / name)
     by_module: Dict[str, List[str]] = {}
     for dotted in cut_out:
-        module, _, qualname = dotted.partition(".")
+        module, qualname = _split(target, dotted)
         by_module.setdefault(module, []).append(qualname)
     for module, qualnames in by_module.items():
-        path = target / f"{module}.py"
+        path = target.joinpath(*module.split(".")).with_suffix(".py")
         path.write_text(_cut(path.read_text(encoding="utf-8"), module, qualnames), "utf-8")
     return destination
+
+
+def _split(package: Path, dotted: str) -> Tuple[str, str]:
+    """``"bad_examples.toy_server.handshake"`` -> the module ``"bad_examples.toy_server"``
+    and the name in it, ``"handshake"``: the longest leading part that is a module file."""
+    parts = dotted.split(".")
+    for end in range(len(parts) - 1, 0, -1):
+        if package.joinpath(*parts[:end]).with_suffix(".py").is_file():
+            return ".".join(parts[:end]), ".".join(parts[end:])
+    raise ValueError(f"wslearn has no module for {dotted}")
 
 
 def _cut(source: str, module: str, qualnames: List[str]) -> str:

@@ -38,7 +38,7 @@ from .. import errors
 from .plain import from_wire, to_wire
 from .sandbox import Limits, Sandbox, SandboxError, SandboxTimeout, Session
 
-__all__ = ["LearnerError", "LearnerProcess", "RemoteFunction", "MAX_ANSWER"]
+__all__ = ["LearnerError", "LearnerGone", "LearnerProcess", "RemoteFunction", "MAX_ANSWER"]
 
 #: Largest answer line accepted, in bytes (a 16 MiB frame, base64, with room to spare).
 MAX_ANSWER = 64 * 2**20
@@ -57,6 +57,13 @@ class LearnerError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+class LearnerGone(LearnerError):
+    """The learner's process no longer answers (a time-out, a crash): why, in the message."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__("RuntimeError", why)
 
 
 def raise_learner_error(error: Dict[str, Any]) -> NoReturn:
@@ -214,7 +221,7 @@ class LearnerProcess:
 
     def _request(self, request: Dict[str, Any], timeout: Optional[float]) -> Dict[str, Any]:
         if self.failure is not None or self.session is None:
-            raise LearnerError("RuntimeError", self.failure or "no process")
+            raise LearnerGone(self.failure or "no process")
         limit = self.timeout if timeout is None else timeout
         if self.deadline is not None:
             limit = min(limit, max(0.0, self.deadline - time.monotonic()))
@@ -234,7 +241,7 @@ class LearnerProcess:
     def _fail(self, why: str) -> NoReturn:
         self.failure = why
         self.close()
-        raise LearnerError("RuntimeError", why)
+        raise LearnerGone(why)
 
     # ------------------------------------------------------------------ the end
 

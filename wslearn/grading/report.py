@@ -4,19 +4,26 @@
 check cell, as in nbgrader's gradebook), ``points, max_points, message`` (empty when the
 check passed). Next to it, ``report-totals.csv`` has one row per learner: a column per
 exercise, ``total`` and ``max``. The same table is printed.
+
+Learner text (a message carries what their code raised; a folder name is theirs) is shown as
+plain text only: terminal control sequences and other control characters are taken out, so
+nothing in the report can move the cursor or redraw the teacher's terminal; and a CSV cell
+that would start a spreadsheet formula (``=``, ``+``, ``-``, ``@``) starts with ``'``.
 """
 
 from __future__ import annotations
 
 import csv
 import dataclasses
+import re
 import textwrap
+import unicodedata
 from pathlib import Path
 from typing import List, Tuple
 
 from .exercises import Exercise
 
-__all__ = ["Score", "Report", "write_report", "format_table", "format_messages"]
+__all__ = ["Score", "Report", "write_report", "format_table", "format_messages", "plain_text"]
 
 
 @dataclasses.dataclass
@@ -51,6 +58,29 @@ class Report:
         return sum(e.points for e in self.exercises)
 
 
+#: A terminal escape sequence: CSI (``ESC [ ... m``), OSC (``ESC ] ... BEL``), or ESC and one more.
+_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|.?)", re.S)
+#: Characters that reorder the text around them when shown.
+_BIDI = {chr(c) for c in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]}
+
+
+def plain_text(text: str) -> str:
+    """``text`` without escape sequences, control characters (a line break becomes a space)
+    or bidirectional overrides: what it says, never how a terminal would draw it."""
+    text = _ESCAPE.sub("", text)
+    return "".join(
+        " " if char in "\n\r\t" else char
+        for char in text
+        if char in "\n\r\t" or (unicodedata.category(char) != "Cc" and char not in _BIDI)
+    )
+
+
+def _cell(text: str) -> str:
+    """A CSV cell of learner text: plain, and never read as a formula by a spreadsheet."""
+    text = plain_text(text)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
 def _number(value: float) -> str:
     return f"{value:g}"
 
@@ -70,12 +100,12 @@ def write_report(report: Report, path: Path) -> Tuple[Path, Path]:
         for s in report.scores:
             writer.writerow(
                 [
-                    s.student,
-                    s.notebook,
-                    s.grade_id,
+                    _cell(s.student),
+                    _cell(s.notebook),
+                    _cell(s.grade_id),
                     _number(s.points),
                     _number(s.max_points),
-                    s.message,
+                    _cell(s.message),
                 ]
             )
     totals = path.with_name(f"{path.stem}-totals.csv")
@@ -89,7 +119,7 @@ def write_report(report: Report, path: Path) -> Tuple[Path, Path]:
             }
             writer.writerow(
                 [
-                    student,
+                    _cell(student),
                     *(_number(points.get((e.notebook, e.grade_id), 0)) for e in report.exercises),
                     _number(report.total(student)),
                     _number(report.max_points),
@@ -106,7 +136,7 @@ def format_table(report: Report) -> str:
     rows = [header]
     for student in report.students:
         by = {(s.notebook, s.grade_id): s for s in report.scores if s.student == student}
-        row = [student]
+        row = [plain_text(student)]
         for e in report.exercises:
             s = by.get((e.notebook, e.grade_id))
             row.append("-" if s is None else _number(s.points))
@@ -131,5 +161,5 @@ def format_messages(report: Report) -> str:
     lines = []
     for s in report.scores:
         if s.message:
-            lines.append(f"{s.student} {s.notebook} {s.grade_id}: {s.message}")
+            lines.append(plain_text(f"{s.student} {s.notebook} {s.grade_id}: {s.message}"))
     return "\n".join(textwrap.shorten(line, 300, placeholder=" …") for line in lines)

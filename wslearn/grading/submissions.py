@@ -16,16 +16,20 @@ far as it can be, and what could not be read is said in their rows of the report
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
 from ..classroom import cell_source, is_solution_cell, strip_solutions
 from .exercises import nbgrader_meta
 
-__all__ = ["find_submissions", "learner_solutions", "read_hand_in", "Unreadable"]
+__all__ = ["find_submissions", "learner_solutions", "read_hand_in", "Unreadable", "MAX_HAND_IN"]
 
 
+#: Largest hand-in read, in bytes (a notebook with its outputs is rarely over a few MB).
+MAX_HAND_IN = 64 * 2**20
 #: What a learner's cell whose source is not text says when it is run.
 UNREADABLE_CELL = "this cell of your notebook is not text: it could not be read"
 
@@ -36,17 +40,33 @@ class Unreadable(ValueError):
 
 def read_hand_in(path: Path) -> Dict[str, Any]:
     """The notebook at ``path``, its cells cleaned up: each a dict with a dict of metadata and
-    a source that is text. Raises :class:`Unreadable` if it is not a notebook at all."""
+    a source that is text. Raises :class:`Unreadable` if it is not a notebook at all.
+
+    Only a regular file of at most :data:`MAX_HAND_IN` bytes is read, never through a
+    symbolic link: a "hand-in" that links to the teacher's notebook or another learner's is
+    not theirs, and a device or a huge file would only cost the grader time and memory.
+    """
     try:
-        notebook = json.loads(path.read_bytes().decode("utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as error:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as error:
+        reason = "it is a symbolic link" if path.is_symlink() else error.strerror
+        raise Unreadable(f"could not read the notebook: {reason}") from None
+    status = os.fstat(fd)
+    if not stat.S_ISREG(status.st_mode) or status.st_size > MAX_HAND_IN:
+        os.close(fd)
+        if not stat.S_ISREG(status.st_mode):
+            raise Unreadable("could not read the notebook: it is not a regular file")
+        raise Unreadable(f"could not read the notebook: larger than {MAX_HAND_IN} bytes")
+    with os.fdopen(fd, "rb") as file:
+        data = file.read(MAX_HAND_IN + 1)
+    try:
+        notebook = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise Unreadable(f"could not read the notebook: {str(error)[:200]}") from None
     if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
         raise Unreadable("could not read the notebook: it has no list of cells")
-    return {
-        **notebook,
-        "cells": [_clean(cell) for cell in notebook["cells"] if isinstance(cell, dict)],
-    }
+    cells = [_clean(cell) for cell in notebook["cells"] if isinstance(cell, dict)]
+    return {**notebook, "cells": cells}
 
 
 def _clean(cell: Dict[str, Any]) -> Dict[str, Any]:
@@ -81,6 +101,9 @@ def find_submissions(
     warnings: List[str] = []
     for entry in sorted(submissions_dir.iterdir()):
         if entry.name.startswith(".") or entry.name == "__pycache__":
+            continue
+        if entry.is_symlink():  # to another learner's folder, or anywhere: not a learner's own
+            warnings.append(f"ignored {entry.name}: a symbolic link, not a learner's folder")
             continue
         if entry.is_file():
             if entry.suffix == ".ipynb":
