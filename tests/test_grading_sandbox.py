@@ -521,11 +521,9 @@ print(json.dumps({{"children": children, "error": error, **where}}))
 #: Loads the sandbox module from a file (argv[1]) and runs a program (argv[2]) in a sandbox
 #: with a process limit (argv[3]); prints what it printed, or why there is no sandbox.
 AS_USER = """
-import importlib.util, json, sys
-spec = importlib.util.spec_from_file_location("sandbox", sys.argv[1])
-sandbox = importlib.util.module_from_spec(spec)
-sys.modules["sandbox"] = sandbox
-spec.loader.exec_module(sandbox)
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from sandboxing import sandbox  # the two modules alone, as a package: no wslearn needed
 problem = sandbox.sandbox_problem()
 if problem is None:
     limits = sandbox.Limits(processes=int(sys.argv[3]))
@@ -555,10 +553,15 @@ def test_a_fork_bomb_is_stopped_when_the_grader_is_an_ordinary_user() -> None:
     folder = tempfile.mkdtemp()
     try:
         os.chmod(folder, 0o755)
-        module = shutil.copy(PACKAGE / "grading" / "sandbox.py", folder)
+        package = Path(folder) / "sandboxing"
+        package.mkdir(mode=0o755)
+        (package / "__init__.py").write_text("")
+        for name in ("sandbox.py", "session.py"):
+            shutil.copy(PACKAGE / "grading" / name, package)
+        os.chmod(package, 0o755)
         nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
         done = subprocess.run(
-            [*nobody, python, "-c", AS_USER, module, FORK_BOMB, str(PROCESSES)],
+            [*nobody, python, "-c", AS_USER, folder, FORK_BOMB, str(PROCESSES)],
             capture_output=True,
             timeout=60,
             cwd=folder,

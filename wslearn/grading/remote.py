@@ -36,7 +36,8 @@ from typing import Any, Callable, Dict, List, NoReturn, Optional, Type
 
 from .. import errors
 from .plain import from_wire, to_wire
-from .sandbox import Limits, Sandbox, SandboxError, SandboxTimeout, Session
+from .sandbox import Limits, Sandbox
+from .session import SandboxError, SandboxTimeout, Session
 
 __all__ = ["LearnerError", "LearnerGone", "LearnerProcess", "RemoteFunction", "MAX_ANSWER"]
 
