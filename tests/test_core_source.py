@@ -30,6 +30,8 @@ CORE = [
     "errors",
     "opcodes",
     "bytes_like",
+    "extensions",
+    "permessage_deflate",
 ]
 PRIVATE_ENUM = {"_value2member_map_", "_member_map_", "_member_names_", "_missing_"}
 

@@ -12,6 +12,9 @@ notebook teaches is importable from here:
 * :func:`unmask` — masking and unmasking (§5.3)
 * :class:`FrameReader` — whole frames out of a byte stream, whatever the chunking
 * :class:`Connection` — messages, control frames and the closing handshake (§5.4–§7)
+* :func:`parse_extensions`, :func:`negotiate_deflate`, :func:`check_deflate_answer`,
+  :class:`DeflateParameters`, :class:`PerMessageDeflate` — extensions and permessage-deflate
+  (RFC 6455 §9, RFC 7692)
 
 Around that core, :func:`serve` runs a live server in background threads (the I/O ring:
 ``server``, ``server_connection``, ``recording``) and records every frame it sees; the views
@@ -41,6 +44,7 @@ from .errors import (
     ProtocolError,
     WebSocketError,
 )
+from .extensions import Extension, NegotiationError, parse_extensions
 from .frames import Frame, FrameHeader, encode_frame_header, length_case, parse_frame_header
 from .handshake import (
     GUID,
@@ -55,6 +59,12 @@ from .http11 import Headers, Request, Response, http_response, parse_request, pa
 from .lazy import lazy_names
 from .masking import mask, unmask, unmask_reference
 from .opcodes import CloseCode, Opcode, close_code_is_valid
+from .permessage_deflate import (
+    DeflateParameters,
+    PerMessageDeflate,
+    check_deflate_answer,
+    negotiate_deflate,
+)
 from .reader import FrameReader
 
 if TYPE_CHECKING:  # what the names are, for type checkers; at run time see __getattr__
@@ -111,7 +121,9 @@ __all__ = [
     "Connection",
     "ConnectionClosed",
     "ConnectionRecord",
+    "DeflateParameters",
     "Event",
+    "Extension",
     "Failed",
     "Frame",
     "FrameHeader",
@@ -121,7 +133,9 @@ __all__ = [
     "InvalidResponse",
     "LocalProtocolError",
     "Headers",
+    "NegotiationError",
     "Opcode",
+    "PerMessageDeflate",
     "Ping",
     "Pong",
     "ProtocolError",
@@ -135,6 +149,7 @@ __all__ = [
     "WebSocketError",
     "accept_key",
     "accept_response",
+    "check_deflate_answer",
     "check_response",
     "client_request",
     "close_code_is_valid",
@@ -142,6 +157,8 @@ __all__ = [
     "http_response",
     "length_case",
     "mask",
+    "negotiate_deflate",
+    "parse_extensions",
     "parse_frame_header",
     "parse_request",
     "parse_response",

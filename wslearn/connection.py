@@ -10,7 +10,8 @@
 * it enforces a maximum message size (close code 1009) — 1 MiB by default;
 * it enforces the masking rule of its role (§5.1, close code 1002);
 * it answers each Ping with a Pong carrying the same bytes (§5.5.2, §5.5.3);
-* it runs the closing handshake (§5.5.1, §7) and refuses anything after it.
+* it runs the closing handshake (§5.5.1, §7) and refuses anything after it;
+* with permessage-deflate (RFC 7692), it compresses what it sends, inflates what it receives.
 
 It never touches a socket. Bytes go in through one door and out through one door:
 the caller passes what it read to :meth:`Connection.receive_data`, and writes out
@@ -39,8 +40,9 @@ from .bytes_like import BytesLike
 from .close import Close
 from .errors import ConnectionClosed, LocalProtocolError, ProtocolError
 from .events import Binary, Event, Failed, Ping, Pong, Text
-from .frames import Frame
+from .frames import RSV1, Frame
 from .opcodes import CloseCode, Opcode
+from .permessage_deflate import PerMessageDeflate
 from .reader import FrameReader
 
 __all__ = [
@@ -88,6 +90,10 @@ class Connection:
     (``"out"``), with ``frame.header`` as it was on the wire and up to ``keep_wire``
     payload bytes as they crossed it in ``frame.wire_preview``: that is how the live
     server records traffic.
+
+    ``deflate`` (a :class:`~wslearn.permessage_deflate.PerMessageDeflate` for this role) turns
+    on the permessage-deflate the handshake negotiated: :meth:`send_text` and :meth:`send_binary`
+    compress, ``max_size`` limits the inflated message; the observer sees the wire's frames.
     """
 
     def __init__(
@@ -98,9 +104,12 @@ class Connection:
         mask_key: Callable[[], bytes] = _random_mask,
         frame_observer: Optional[Callable[[str, Frame], None]] = None,
         keep_wire: int = 0,
+        deflate: Optional[PerMessageDeflate] = None,
     ) -> None:
         if role not in ("server", "client"):
             raise ValueError("role is 'server' or 'client'")
+        if deflate is not None and deflate.role != role:
+            raise ValueError(f"a {role}'s connection needs a PerMessageDeflate({role!r})")
         self.role = role
         self.state = State.OPEN
         #: What the peer's Close frame said (or 1006 if TCP ended first), once it came.
@@ -109,13 +118,16 @@ class Connection:
         self._mask_key = mask_key
         self._observer = frame_observer
         self._keep_wire = keep_wire
+        self._deflate = deflate
         self._reader = FrameReader(max_size, expect_masked=(role == "server"), keep_wire=keep_wire)
+        if deflate is not None:  # RFC 7692 §6: it gives RSV1 a meaning; else RSV1 is an error
+            self._reader.allowed_rsv = RSV1
         self._outgoing: List[bytes] = []  # the one queue of bytes to send, in order
         # The message being assembled from fragments (§5.4).
         self._opcode: Optional[Opcode] = None
         self._data = bytearray()  # a binary message's fragments so far
         self._text = io.StringIO()  # a text message's fragments so far, decoded
-        self._size = 0
+        self._size = 0  # the message's bytes so far (inflated, if it was compressed)
         self._empty_fragments = 0
         self._decoder: Optional[codecs.IncrementalDecoder] = None
         # The UTF-8 of a text frame still arriving, checked as it comes (see _check_text_so_far).
@@ -143,10 +155,8 @@ class Connection:
         """
         self.feed_data(data)
         events: List[Event] = []
-        event = self.next_event()
-        while event is not None:
+        while (event := self.next_event()) is not None:
             events.append(event)
-            event = self.next_event()
         return events
 
     def feed_data(self, data: BytesLike) -> None:
@@ -194,6 +204,8 @@ class Connection:
         header = self._reader.pending_header
         if header is None:
             return
+        if header.rsv1 or (self._deflate is not None and self._deflate.inflating):
+            return  # compressed: its bytes are not text until inflated, once the frame is whole
         if header.opcode is not Opcode.TEXT and (
             header.opcode is not Opcode.CONT or self._decoder is None
         ):
@@ -231,6 +243,8 @@ class Connection:
 
     def _handle(self, frame: Frame, events: List[Event]) -> None:
         opcode = frame.opcode
+        if frame.rsv1 and opcode.is_control:  # (with permessage-deflate: else the reader refuses)
+            raise ProtocolError(f"RSV1 set on a {opcode.name} frame (RFC 7692 §6.1)")
         if opcode is Opcode.PING:
             events.append(Ping(frame.payload))
             if self.state is State.OPEN:
@@ -262,12 +276,12 @@ class Connection:
                     "final fragment (RFC 6455 §5.4)"
                 )
             if frame.fin:  # a whole message in one frame, the usual case: no assembly
-                events.append(self._message(frame.opcode, frame.payload))
+                events.append(self._message(frame.opcode, self._payload(frame)))
                 return
             self._opcode = frame.opcode
             if frame.opcode is Opcode.TEXT:
                 self._decoder = codecs.getincrementaldecoder("utf-8")()
-        payload = frame.payload
+        payload = self._payload(frame)  # inflated, if compressed
         if not payload and not frame.fin:
             # Empty fragments cost nothing against max_size, so a message made of them
             # could go on forever: it may hold only so many.
@@ -301,6 +315,13 @@ class Connection:
             self._text = io.StringIO()
             self._size = 0
             self._empty_fragments = 0
+
+    def _payload(self, frame: Frame) -> bytes:
+        """The frame's share of its message: its payload, inflated if the message is compressed."""
+        if self._deflate is None:
+            return frame.payload
+        left = None if self.max_size is None else self.max_size - self._size  # inflate no more
+        return self._deflate.inflate_frame(frame, max_length=left)
 
     @staticmethod
     def _message(opcode: Opcode, payload: bytes) -> Event:
@@ -354,12 +375,22 @@ class Connection:
             )
 
     def send_text(self, text: str) -> None:
-        """Send a text message (one frame, FIN set)."""
-        self.send_frame(Frame(Opcode.TEXT, text.encode("utf-8")))
+        """Send a text message (one frame, FIN set; compressed if permessage-deflate is on)."""
+        self._send_message(Opcode.TEXT, text.encode("utf-8"))
 
     def send_binary(self, data: BytesLike) -> None:
-        """Send a binary message (one frame, FIN set)."""
-        self.send_frame(Frame(Opcode.BINARY, bytes(data)))
+        """Send a binary message (one frame, FIN set; compressed if permessage-deflate is on)."""
+        self._send_message(Opcode.BINARY, bytes(data))
+
+    def _send_message(self, opcode: Opcode, data: bytes) -> None:
+        frame = Frame(opcode, data)
+        if self._deflate is not None:
+            # Checked first: a message compressed must be sent, or the peer's window lacks it.
+            self._check_can_send()
+            self._check_order(frame)
+            # RFC 7692 §6: RSV1 on the first (here the only) frame says "compressed".
+            frame = Frame(opcode, self._deflate.compress(data), rsv1=True)
+        self.send_frame(frame)
 
     def send_ping(self, data: BytesLike = b"") -> None:
         """Send a Ping (at most 125 bytes of payload, §5.5)."""
@@ -379,19 +410,23 @@ class Connection:
         self._check_can_send()
         if frame.opcode == Opcode.CLOSE:
             raise LocalProtocolError("use close() to send a Close frame: it changes the state")
-        sending_fragmented = self._sending_fragmented
-        if frame.opcode in (Opcode.TEXT, Opcode.BINARY, Opcode.CONT):  # a data frame
-            if frame.opcode == Opcode.CONT and not sending_fragmented:
-                raise LocalProtocolError(
-                    "a CONT frame can only follow a TEXT or BINARY frame with FIN=0 (RFC 6455 §5.4)"
-                )
-            if frame.opcode != Opcode.CONT and sending_fragmented:
-                raise LocalProtocolError(
-                    "finish the fragmented message (CONT frames) before a new one (RFC 6455 §5.4)"
-                )
-            sending_fragmented = not frame.fin
+        sending_fragmented = self._check_order(frame)
         self._send(frame)  # checks the frame itself: a bad one is our mistake, not the peer's
         self._sending_fragmented = sending_fragmented
+
+    def _check_order(self, frame: Frame) -> bool:
+        """Check ``frame`` may come next (§5.4); return whether a message is unfinished after it."""
+        if frame.opcode not in (Opcode.TEXT, Opcode.BINARY, Opcode.CONT):  # a control frame
+            return self._sending_fragmented
+        if frame.opcode == Opcode.CONT and not self._sending_fragmented:
+            raise LocalProtocolError(
+                "a CONT frame can only follow a TEXT or BINARY frame with FIN=0 (RFC 6455 §5.4)"
+            )
+        if frame.opcode != Opcode.CONT and self._sending_fragmented:
+            raise LocalProtocolError(
+                "finish the fragmented message (CONT frames) before a new one (RFC 6455 §5.4)"
+            )
+        return not frame.fin
 
     def close(self, code: Optional[int] = CloseCode.NORMAL_CLOSURE, reason: str = "") -> None:
         """Start the closing handshake: send a Close frame (§5.5.1, §7.1.2).

@@ -17,6 +17,12 @@ This module computes that key, validates a request against §4.2.1 and builds th
 answer — a 101, or a refusal with the HTTP status that says what was wrong. It also
 does the client's half: build a request, check the server's response. Reading the
 HTTP heads themselves is :mod:`wslearn.http11`'s job. No sockets here.
+
+Extensions are negotiated here too, when asked: the server answers a permessage-deflate
+offer in its 101 (``accept_response(key, deflate=...)``, with the parameters
+:func:`~wslearn.permessage_deflate.negotiate_deflate` chose), and a client offers it
+(``client_request(..., deflate=...)``) and checks the answer
+(``check_response(..., deflate=...)``). Without them, no extension is offered or accepted.
 """
 
 from __future__ import annotations
@@ -30,7 +36,9 @@ import urllib.parse
 from typing import Iterable, Optional, Sequence, Tuple, Union
 
 from .errors import HandshakeError, InvalidResponse
+from .extensions import NegotiationError
 from .http11 import Headers, Request, Response, http_response
+from .permessage_deflate import DeflateParameters, check_deflate_answer
 
 __all__ = [
     "GUID",
@@ -190,8 +198,14 @@ def reject_response(error: HandshakeError) -> bytes:
     return http_response(error.status, error.message + "\n", headers=error.headers)
 
 
-def accept_response(key: str, subprotocol: Optional[str] = None) -> bytes:
+def accept_response(
+    key: str, subprotocol: Optional[str] = None, *, deflate: Optional[DeflateParameters] = None
+) -> bytes:
     """The ``101 Switching Protocols`` answer for a valid request with this key (§4.2.2).
+
+    ``deflate``: the permessage-deflate parameters the server accepted (RFC 7692 §5), from
+    :func:`~wslearn.permessage_deflate.negotiate_deflate`; they go in
+    ``Sec-WebSocket-Extensions``. ``None`` (the default) accepts no extension.
 
     (The 2010 drafts also had ``WebSocket-Origin`` and ``WebSocket-Location``
     headers; RFC 6455 has neither, and browsers ignore them.)
@@ -204,6 +218,8 @@ def accept_response(key: str, subprotocol: Optional[str] = None) -> bytes:
     ]
     if subprotocol is not None:
         lines.append(f"Sec-WebSocket-Protocol: {subprotocol}")
+    if deflate is not None:
+        lines.append(f"Sec-WebSocket-Extensions: {deflate.header()}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii")
 
 
@@ -218,11 +234,14 @@ def client_request(
     key: Optional[str] = None,
     subprotocols: Sequence[str] = (),
     extra_headers: Iterable[Tuple[str, str]] = (),
+    deflate: Optional[DeflateParameters] = None,
 ) -> Tuple[bytes, str]:
     """Build a client's opening handshake; return ``(request_bytes, key)`` (§4.1).
 
     The key is 16 random bytes, base64-encoded, new for every connection. Keep
-    it: :func:`check_response` needs it to verify the server's answer.
+    it: :func:`check_response` needs it to verify the server's answer. ``deflate``
+    offers permessage-deflate with these parameters (RFC 7692 §5); pass the same to
+    :func:`check_response`.
     """
     if key is None:
         key = base64.b64encode(os.urandom(16)).decode("ascii")
@@ -238,18 +257,27 @@ def client_request(
         lines.append(f"Origin: {origin}")
     if subprotocols:
         lines.append(f"Sec-WebSocket-Protocol: {', '.join(subprotocols)}")
+    if deflate is not None:
+        lines.append(f"Sec-WebSocket-Extensions: {deflate.header()}")
     lines += [f"{name}: {value}" for name, value in extra_headers]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"), key
 
 
 def check_response(
-    response: Response, key: str, *, subprotocols: Sequence[str] = ()
+    response: Response,
+    key: str,
+    *,
+    subprotocols: Sequence[str] = (),
+    deflate: Optional[DeflateParameters] = None,
 ) -> Optional[str]:
     """Check the server's answer to our handshake (§4.1, client steps 1–6).
 
     Returns the subprotocol the server chose (or ``None``). Raises
     :class:`~wslearn.errors.InvalidResponse` (carrying the server's status) if the
     server refused, or if its 101 is not a valid WebSocket acceptance of *our* key.
+    ``deflate`` is the permessage-deflate offer we made, if any: the answer must fit it
+    (RFC 7692 §7). What was agreed is
+    ``check_deflate_answer(response.headers.get_all("Sec-WebSocket-Extensions"), deflate)``.
     """
     headers = response.headers
     if response.status != 101:
@@ -266,8 +294,14 @@ def check_response(
         raise InvalidResponse(
             f"Sec-WebSocket-Accept is {got!r}, expected {expected!r} for our key", 101
         )
-    if headers.get_all("Sec-WebSocket-Extensions"):
+    answer = headers.get_all("Sec-WebSocket-Extensions")
+    if answer and deflate is None:
         raise InvalidResponse("server accepted an extension that we did not offer", 101)
+    if deflate is not None:
+        try:
+            check_deflate_answer(answer, deflate)
+        except NegotiationError as error:
+            raise InvalidResponse(str(error), 101) from None
     chosen = headers.get("Sec-WebSocket-Protocol")
     if chosen is not None and chosen not in subprotocols:
         raise InvalidResponse(f"server chose subprotocol {chosen!r} that we did not offer", 101)
