@@ -13,6 +13,7 @@ from __future__ import annotations
 import concurrent.futures
 import functools
 import importlib.util
+import json
 import os
 import tempfile
 import threading
@@ -153,22 +154,15 @@ def grade_submissions(
     with tempfile.TemporaryDirectory(prefix="wslearn-grade-") as tmp:
         starter = LearnerStarter(Path(tmp), sandboxed=sandboxed, timeout=timeout)
         values = {name: _teacher_values(sources[name], starter) for name in wanted}
-        jobs_list = [(student, name) for student in found for name in wanted]
+
+        def grade(student: str, name: str) -> List[Score]:
+            path, source = found[student].get(name), sources[name]
+            return _grade_one(student, name, path, source, exercises[name], values[name],
+                              starter, limit)  # fmt: skip
+
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            results = pool.map(
-                lambda job: _grade_one(
-                    job[0],
-                    job[1],
-                    found[job[0]].get(job[1]),
-                    sources[job[1]],
-                    exercises[job[1]],
-                    values[job[1]],
-                    starter,
-                    limit,
-                ),  # fmt: skip
-                jobs_list,
-            )
-            scores = [score for group in results for score in group]
+            futures = [pool.submit(grade, student, name) for student in found for name in wanted]
+            scores = [score for future in futures for score in future.result()]
     every = [e for name in wanted for e in exercises[name]]
     protection = SANDBOXED if sandboxed else TRUSTED
     return Report(scores, every, list(found), warnings, protection)
@@ -176,8 +170,6 @@ def grade_submissions(
 
 def _source_notebooks(source_dir: Path) -> Dict[str, Dict[str, Any]]:
     """The teacher's notebooks that have exercises, by file name."""
-    import json
-
     sources: Dict[str, Dict[str, Any]] = {}
     for path in sorted(source_dir.glob("*.ipynb")):
         notebook = json.loads(path.read_text(encoding="utf-8"))
