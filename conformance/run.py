@@ -3,6 +3,7 @@
     python conformance/run.py                          # cases 1-10 against wslearn
     python conformance/run.py --cases 1,2,7.1.*        # some groups, or case patterns
     python conformance/run.py --server websockets      # the reference server, for comparison
+    python conformance/run.py --compression deflate    # 1-10, 12 and 13, deflate negotiated
     python conformance/run.py --server-arg=--close-timeout=5   # extra server options
     python conformance/run.py -- --close-timeout 5             # the same, after --
 
@@ -16,11 +17,14 @@ What one run does, in order:
    has that option (a keepalive Ping in the middle of a case would be counted against it);
    the fuzzing client sends no Origin header, so the server's default Origin rule lets it
    in and ``--origin`` is not needed;
+   ``--compression deflate`` adds the server's ``--compression deflate``: it then accepts
+   permessage-deflate (RFC 7692), which the cases of groups 12 and 13 offer;
 3. runs ``wstest -m fuzzingclient`` on the chosen cases (12.* and 13.*, permessage-deflate,
-   are not in the default set), which writes its reports in ``.conformance-reports/<server>/``;
+   are not in the default set), which writes its reports in ``.conformance-reports/<server>/``
+   (``<server>-deflate/`` with compression);
 4. stops the server, whatever happened (errors, Ctrl-C, SIGTERM): no process is left behind;
 5. reads ``index.json`` (``summary.py``: a case passes only if both verdicts are OK) and
-   writes ``conformance/SUMMARY.md``.
+   writes ``conformance/SUMMARY.md`` (``conformance/SUMMARY-deflate.md`` with compression).
 
 Exit status: 0 if every case is OK (or informational by design), 1 if not, 2 if the
 suite could not run at all (no Python 2.7, install failed, server did not start).
@@ -54,6 +58,8 @@ from conformance.summary import GROUP_NAMES, load_summary, render  # noqa: E402
 ENV_DIR = ROOT / ".conformance-env"
 REPORTS_DIR = ROOT / ".conformance-reports"
 SUMMARY_FILE = HERE / "SUMMARY.md"
+#: The summary of a run with ``--compression deflate``: SUMMARY.md stays the plain run's.
+DEFLATE_SUMMARY_FILE = HERE / "SUMMARY-deflate.md"
 
 #: Message limit given to the server: case 9.1.6 and 9.2.6 send 16 MiB messages.
 MAX_SIZE = "16MiB"
@@ -78,6 +84,9 @@ SERVERS: Dict[str, List[str]] = {
 #: makes the observed events differ from the expected ones and fails the case for a reason
 #: that is not conformance.
 KEEPALIVE_OFF = ["--ping-interval", "none"]
+
+#: What ``--compression deflate`` adds to either server's command line.
+COMPRESSION_ON = ["--compression", "deflate"]
 
 URL_PATTERN = re.compile(r"ws://[\w.\-\[\]:]+:\d+/?")
 
@@ -238,9 +247,9 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--cases",
-        default="1-10",
-        help="groups, ranges of groups or case patterns, comma-separated "
-        "(default 1-10: every group but 12 and 13, permessage-deflate)",
+        help="groups, ranges of groups or case patterns, comma-separated (default 1-10: "
+        "every group but 12 and 13, permessage-deflate; with --compression deflate, "
+        "1-10,12,13: all 517 cases, about 15 minutes)",
     )
     parser.add_argument(
         "--server",
@@ -255,6 +264,14 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
         metavar="ARG",
         help="one more argument for the server's command line, e.g. "
         "--server-arg=--close-timeout=5 (repeat for more)",
+    )
+    parser.add_argument(
+        "--compression",
+        choices=["none", "deflate"],
+        default="none",
+        help="deflate: start the server with --compression deflate (permessage-deflate, "
+        "which groups 12 and 13 test; groups 1-10 then run with it negotiated too). "
+        f"The summary then goes to conformance/{DEFLATE_SUMMARY_FILE.name}",
     )
     parser.add_argument(
         "--python2",
@@ -278,10 +295,13 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
         type=Path,
         metavar="PATH",
         help="where to write the summary (default: conformance/SUMMARY.md for "
-        "wslearn, the report folder for websockets)",
+        f"wslearn, {DEFLATE_SUMMARY_FILE.name} with compression, the report folder for "
+        "websockets)",
     )
     args = parser.parse_args(argv)
     args.server_args = args.server_arg + extra
+    if args.cases is None:
+        args.cases = "1-10,12,13" if args.compression == "deflate" else "1-10"
     try:
         args.patterns = case_patterns(args.cases)
     except ValueError as error:
@@ -314,12 +334,13 @@ def conform(args: argparse.Namespace) -> int:
     try:
         python2 = py2env.find_python2(args.python2)
         env_dir = py2env.ensure_env(python2, ENV_DIR, rebuild=args.rebuild_env)
-        report_dir = REPORTS_DIR / args.server
+        deflate = args.compression == "deflate"
+        report_dir = REPORTS_DIR / (args.server + ("-deflate" if deflate else ""))
         shutil.rmtree(report_dir, ignore_errors=True)  # no stale index.json from an older run
         report_dir.mkdir(parents=True)
         server_argv = SERVERS[args.server]
         server_argv = server_argv + keepalive_off(server_help(server_argv), args.server_args)
-        server_argv += args.server_args
+        server_argv += (COMPRESSION_ON if deflate else []) + args.server_args
         log, suite_seconds, notes = fuzz(args, python2, env_dir, report_dir, server_argv)
     except (py2env.Python2Missing, RuntimeError) as error:
         print(f"conformance: cannot run: {error}", file=sys.stderr)
@@ -334,8 +355,11 @@ def conform(args: argparse.Namespace) -> int:
         "cases": " ".join(args.patterns),
         "time": f"{suite_seconds:.0f} s for the suite, {time.monotonic() - began:.0f} s in all",
     }
+    if args.compression == "deflate":
+        info["compression"] = compression_note(report_dir, args.server)
     info.update({f"note {n}": note for n, note in enumerate(notes, 1)})
-    summary_file = args.summary or (SUMMARY_FILE if args.server == "wslearn" else None)
+    own = DEFLATE_SUMMARY_FILE if args.compression == "deflate" else SUMMARY_FILE
+    summary_file = args.summary or (own if args.server == "wslearn" else None)
     summary_file = summary_file or report_dir / "SUMMARY.md"
     summary_file.write_text(render(summary, info, report_dir))
     for g in summary.groups():
@@ -347,6 +371,24 @@ def conform(args: argparse.Namespace) -> int:
         f"reports in {report_dir} (open index.html)"
     )
     return 0 if summary.all_ok and not notes else 1
+
+
+def compression_note(report_dir: Path, agent: str) -> str:
+    """In how many cases the server's 101 accepted permessage-deflate, read from the reports.
+
+    Autobahn's fuzzing client offers it only in cases 12.* and 13.*: the others run against
+    a server with compression on, but with a client that does not ask for it (their frames,
+    RSV1 set in 3.* for one, mean what RFC 6455 alone says).
+    """
+    accepted = total = 0
+    for path in report_dir.glob(f"{agent}_case_*.json"):
+        total += 1
+        response = json.loads(path.read_text(errors="replace")).get("httpResponse") or ""
+        accepted += "sec-websocket-extensions: permessage-deflate" in response.lower()
+    return (
+        f"permessage-deflate accepted in {accepted} of {total} cases (the fuzzing client "
+        "offers it in cases 12.* and 13.* only)"
+    )
 
 
 def shown(argv: List[str]) -> str:

@@ -123,3 +123,36 @@ def test_without_python27_the_command_stops_with_a_clear_message() -> None:
     )
     assert result.returncode == 2
     assert "needs Python 2.7" in result.stderr
+
+
+def test_compression_runs_every_group_by_default_and_keeps_its_own_summary() -> None:
+    from conformance.run import COMPRESSION_ON, DEFLATE_SUMMARY_FILE, SUMMARY_FILE, parse_args
+
+    plain = parse_args([])
+    assert plain.compression == "none" and "12.*" not in plain.patterns
+    deflate = parse_args(["--compression", "deflate"])
+    assert deflate.patterns == case_patterns("1-10") + ["12.*", "13.*"]
+    assert parse_args(["--compression", "deflate", "--cases", "12,13"]).patterns == [
+        "12.*",
+        "13.*",
+    ]
+    assert COMPRESSION_ON == ["--compression", "deflate"]
+    assert (
+        DEFLATE_SUMMARY_FILE != SUMMARY_FILE and DEFLATE_SUMMARY_FILE.parent == SUMMARY_FILE.parent
+    )
+
+
+def test_the_compression_note_counts_the_cases_whose_101_accepted_deflate(tmp_path: Path) -> None:
+    import json
+
+    from conformance.run import compression_note
+
+    accepted = (
+        "HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Extensions: permessage-deflate\r\n"
+    )
+    for case, response in [("1_1_1", "HTTP/1.1 101 Switching Protocols\r\n"), ("12_1_1", accepted)]:
+        report = tmp_path / f"wslearn_case_{case}.json"
+        report.write_text(json.dumps({"httpResponse": response}))
+    assert compression_note(tmp_path, "wslearn").startswith(
+        "permessage-deflate accepted in 1 of 2 cases"
+    )

@@ -377,6 +377,29 @@ def worst_frame(preview_bytes: int, n: int = 0) -> FrameRecord:
     )
 
 
+def worst_compressed_frame(preview_bytes: int, n: int = 0) -> FrameRecord:
+    """The largest record of all: a compressed message's first frame, its message inflated."""
+    from wslearn.frames import RSV1
+    from wslearn.recording import InflatedMessage
+
+    payload = bytes([n % 256]) * 70_000
+    reader = FrameReader(keep_wire=preview_bytes)
+    reader.allowed_rsv = RSV1  # as with permessage-deflate negotiated
+    reader.feed(Frame(Opcode.BINARY, payload, rsv1=True).serialize(KEY))
+    [parsed] = list(reader)
+    inflated = InflatedMessage(preview_bytes)
+    record = FrameRecord.from_frame(
+        parsed,
+        time=float(n),
+        connection=1,
+        direction="in",
+        preview_bytes=preview_bytes,
+        inflated=inflated,
+    )
+    inflated.fill(payload * 2)  # the message is larger than its compressed frame
+    return record
+
+
 def worst_connection(id: int) -> ConnectionRecord:
     """A record that a megabyte head, a long target and the longest reason filled to the cap."""
     from wslearn.recording import MAX_CLOSE_REASON, MAX_REQUEST_KEPT
@@ -475,9 +498,48 @@ def test_many_connections_with_megabyte_heads_stay_within_the_byte_bound() -> No
     recorder = Recorder(max_frames=5, max_connections=4, preview_bytes=8)
     for id in range(1, 13):  # 12 heads of more than a megabyte each
         recorder.add_connection(worst_connection(id))
-        recorder.add_frame(worst_frame(8, id))
+        recorder.add_frame(worst_compressed_frame(8, id))
         assert recorder.held_bytes() <= recorder.byte_bound
     assert recorder.dropped_connections == 8 and recorder.dropped_frames == 7
     assert all(record.request_dropped > 1_000_000 for record in recorder.connections())
     # Full of the largest records there are, the recorder holds exactly its bound.
     assert recorder.held_bytes() == recorder.byte_bound
+
+
+def test_a_compressed_frame_record_reaches_the_inflated_bound_exactly() -> None:
+    from wslearn.recording import frame_bytes_bound
+
+    rec = worst_compressed_frame(64)
+    assert rec.rsv1 and rec.compressed and rec.inflated is not None
+    assert rec.inflated.length == 140_000 and len(rec.inflated.preview) == 64
+    assert rec.held_bytes() == frame_bytes_bound(64, inflated=True) > frame_bytes_bound(64)
+
+
+def test_an_inflated_message_keeps_its_utf8_length_and_a_capped_preview() -> None:
+    from wslearn.recording import InflatedMessage
+
+    text = InflatedMessage(5)
+    assert text.length is None and text.preview == b""  # not whole yet
+    text.fill("héllo wörld")
+    assert text.length == len("héllo wörld".encode()) == 13
+    assert text.preview == "héllo".encode()[:5] == b"h\xc3\xa9ll"
+    binary = InflatedMessage(4)
+    binary.fill(bytes(range(10)))
+    assert (binary.length, binary.preview) == (10, bytes(range(4)))
+
+
+def test_a_recorder_cuts_the_inflated_preview_to_its_own_bound_even_when_filled_later() -> None:
+    from wslearn.recording import InflatedMessage
+
+    recorder = Recorder(preview_bytes=8)
+    inflated = InflatedMessage(1000)  # made with other settings, filled after it was kept
+    parsed = from_the_wire(Frame(Opcode.TEXT, b"x" * 100), KEY)
+    rec = FrameRecord.from_frame(
+        parsed, time=0.0, connection=1, direction="in", preview_bytes=1000, inflated=inflated
+    )
+    recorder.add_frame(rec)
+    inflated.fill("y" * 5000)
+    [kept] = recorder.frames()
+    assert kept.inflated is not None and kept.inflated.length == 5000
+    assert kept.inflated.preview == b"y" * 8
+    assert recorder.held_bytes() <= recorder.byte_bound

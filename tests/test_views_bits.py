@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 import pytest
 from helpers.recorded_frames import KEY, record
 
 from wslearn import Frame, Opcode
+from wslearn.recording import FrameRecord
 from wslearn.views import bit_diagram, header_fields
 
 
@@ -128,3 +131,28 @@ def test_bit_diagram_draws_into_a_given_axes(agg):
     ax = fig.add_subplot()
     assert bit_diagram(bytes.fromhex("81 05"), ax=ax) is fig
     assert "opcode 0x1 TEXT" in [t.get_text() for t in ax.texts]
+
+
+def compressed_record(inflated_to: Optional[bytes]) -> FrameRecord:
+    """The record of a compressed message's first frame (RSV1), its message noted or not."""
+    from wslearn.recording import InflatedMessage
+
+    payload = bytes.fromhex("f2 48 cd c9 c9 07 00")  # "Hello", compressed (RFC 7692 §7.2.3.1)
+    parsed, _ = Frame.parse(Frame(Opcode.TEXT, payload, rsv1=True).serialize(), allowed_rsv=0x40)
+    inflated = InflatedMessage(256)
+    if inflated_to is not None:
+        inflated.fill(inflated_to)
+    return FrameRecord.from_frame(
+        parsed, time=0.0, connection=1, direction="out", inflated=inflated
+    )
+
+
+def test_bit_diagram_says_a_frame_is_compressed_and_gives_both_sizes(agg):
+    fig = bit_diagram(compressed_record(b"Hello"))
+    assert "RSV1: compressed (permessage-deflate)" in fig.axes[0].get_title(loc="left")
+    assert "Payload Data (7 bytes compressed → 5 inflated) …" in texts(fig)
+    waiting = bit_diagram(compressed_record(None))  # the message not whole yet
+    assert "Payload Data (7 bytes, compressed) …" in texts(waiting)
+    plain = bit_diagram(bytes.fromhex("81 05") + b"Hello")
+    assert "compressed" not in plain.axes[0].get_title(loc="left")
+    assert "Payload Data (5 bytes) …" in texts(plain)

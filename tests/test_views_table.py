@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+import zlib
 
 import pytest
 from helpers.recorded_frames import CLOSE_IDS, CLOSE_PAYLOADS, KEY, record, sample_frames
@@ -151,3 +152,31 @@ def test_empty_table_says_so():
     table = frames_table([])
     assert isinstance(table, FramesTable) and len(table) == 0
     assert "no frames" in table.caption
+
+
+def test_a_compressed_message_shows_rsv1_both_sizes_and_both_contents() -> None:
+    from wslearn.recording import InflatedMessage
+
+    message = "Hello, Hello, Hello, Hello"
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+    deflated = (compressor.compress(message.encode()) + compressor.flush(zlib.Z_SYNC_FLUSH))[:-4]
+    first, rest = deflated[:4], deflated[4:]  # one compressed message in two frames
+    records = []
+    inflated = InflatedMessage(256)
+    for frame, note in [
+        (Frame(Opcode.TEXT, first, fin=False, rsv1=True), inflated),
+        (Frame(Opcode.CONT, rest), None),
+    ]:
+        parsed, _ = Frame.parse(frame.serialize(KEY), allowed_rsv=0x40)
+        records.append(
+            FrameRecord.from_frame(parsed, time=0.0, connection=1, direction="in", inflated=note)
+        )
+    waiting = frames_table(records).rows[0]
+    assert waiting["length"] == "4 → ? inflated" and waiting["payload"].endswith("(not inflated)")
+    inflated.fill(message)  # the message is whole: the server notes it on the first frame
+    rows = frames_table(records).rows
+    assert [r["RSV"] for r in rows] == ["100", "000"]  # RSV1 on the first frame only
+    assert rows[0]["length"] == f"4 → {len(message)} inflated"
+    assert rows[0]["payload"] == f'{first.hex(" ")} ⇒ inflated "{message}"'
+    # The continuation carries compressed bytes, not text: shown in hex, never decoded.
+    assert rows[1]["length"] == str(len(rest)) and rows[1]["payload"] == rest.hex(" ")

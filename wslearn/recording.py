@@ -7,7 +7,10 @@ The server hands the recorder two kinds of record:
   results, how the connection ended;
 * a :class:`FrameRecord` per frame, in or out: its header (the
   :class:`~wslearn.frames.FrameHeader` itself: every field and the bytes), and the
-  start of the payload both as it crossed the wire (masked) and unmasked.
+  start of the payload both as it crossed the wire (masked) and unmasked. With
+  permessage-deflate (RFC 7692), the first frame of a compressed message (RSV1 set) also
+  gets an :class:`InflatedMessage`: the message's length and first bytes once inflated,
+  since its payload on the wire is DEFLATE data, not the message.
 
 A :class:`Recorder` keeps them in bounded stores: when ``max_frames`` is reached
 the oldest frame is dropped and counted in :attr:`Recorder.dropped_frames`, and
@@ -17,8 +20,8 @@ without limit. Payloads are kept as a capped *preview* (``preview_bytes``, 256
 by default); lengths always stay exact.
 
 The bound is in bytes too, not only in records: whatever a peer sends, a frame's record
-holds at most its header and two previews, and a connection's record at most
-:data:`MAX_REQUEST_KEPT` bytes of each part of the request head.
+holds at most its header and three previews (wire, unmasked, inflated), and a connection's
+record at most :data:`MAX_REQUEST_KEPT` bytes of each part of the request head.
 :meth:`Recorder.held_bytes` counts what the records hold and :attr:`Recorder.byte_bound`
 says, from the settings alone, how much that can ever be.
 
@@ -32,13 +35,14 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections import deque
-from typing import Deque, Dict, List, Optional
+from typing import Deque, Dict, List, Optional, Union
 
 from .frames import Frame, FrameHeader
 from .http11 import Headers
 from .opcodes import Opcode
+from .permessage_deflate import DeflateParameters
 
-__all__ = ["FrameRecord", "ConnectionRecord", "Recorder"]
+__all__ = ["FrameRecord", "ConnectionRecord", "InflatedMessage", "Recorder"]
 
 
 #: At most this many bytes of a request head are kept in a connection's record.
@@ -52,12 +56,55 @@ MAX_CLOSE_REASON = 123
 CONNECTION_BYTES_BOUND = 3 * MAX_REQUEST_KEPT + MAX_CLOSE_REASON
 
 
-def frame_bytes_bound(preview_bytes: int) -> int:
+def frame_bytes_bound(preview_bytes: int, *, inflated: bool = False) -> int:
     """Most bytes one frame's record holds (see :meth:`FrameRecord.held_bytes`).
 
-    The header, a copy of its masking key, and two previews of ``preview_bytes`` at most.
+    The header, a copy of its masking key, and two previews of ``preview_bytes`` at most;
+    ``inflated=True``: a compressed message's first frame, which keeps a third preview
+    (the inflated message's, :class:`InflatedMessage`).
     """
-    return MAX_FRAME_HEADER + 4 + 2 * preview_bytes
+    return MAX_FRAME_HEADER + 4 + (3 if inflated else 2) * preview_bytes
+
+
+def utf8_length(text: str) -> int:
+    """The length of ``text`` in UTF-8 bytes, without a copy when it is ASCII."""
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
+
+
+@dataclasses.dataclass
+class InflatedMessage:
+    """A compressed message as the application sees it: its length and a capped preview.
+
+    On the wire, the payload of a compressed message's frames is DEFLATE data (RFC 7692
+    §7.2); the message itself exists only once its last frame is inflated. So the record of
+    its first frame (RSV1 set) gets one of these, empty, and the server fills it in when
+    the whole message is known (:meth:`fill`). ``length`` stays ``None`` if the message
+    never came whole (it failed to inflate, or passed ``max_size``).
+
+    It is the one part of a :class:`FrameRecord` that changes after the record is made:
+    ``preview`` is set before ``length``, so a reader that sees a length sees its preview.
+    """
+
+    preview_bytes: int
+    length: Optional[int] = None
+    preview: bytes = b""
+
+    def fill(self, message: Union[str, bytes]) -> None:
+        """Note the whole message (``str`` for text, kept as UTF-8 bytes)."""
+        if isinstance(message, str):
+            # Only the start is encoded for the preview: a character is 4 bytes at most.
+            preview = message[: self.preview_bytes].encode("utf-8")[: self.preview_bytes]
+            length = utf8_length(message)
+        else:
+            preview, length = bytes(message[: self.preview_bytes]), len(message)
+        self.preview = preview
+        self.length = length
+
+    def cap(self, preview_bytes: int) -> None:
+        """Keep at most ``preview_bytes`` of the preview, now and once filled."""
+        if preview_bytes < self.preview_bytes:
+            self.preview_bytes = preview_bytes
+            self.preview = self.preview[:preview_bytes]
 
 
 @dataclasses.dataclass
@@ -82,6 +129,8 @@ class ConnectionRecord:
     close_code: Optional[int] = None
     close_reason: str = ""
     error: str = ""
+    #: The permessage-deflate parameters of the 101 (RFC 7692), or None: plain frames.
+    deflate: Optional[DeflateParameters] = None
 
     @property
     def user_agent(self) -> str:
@@ -140,6 +189,10 @@ class FrameRecord:
     hold at most ``preview_bytes``; ``length`` is always the exact length.
     ``stream_offset`` says where the frame started in the connection's byte
     stream after the handshake, so it can be laid over :attr:`ConnectionRecord.reads`.
+
+    ``inflated`` is set on the first frame of a compressed message (RSV1, RFC 7692 §6):
+    the inflated message's length and preview (:class:`InflatedMessage`), next to the
+    compressed bytes of ``payload_preview``. ``None`` for every other frame.
     """
 
     time: float
@@ -149,6 +202,7 @@ class FrameRecord:
     wire_preview: bytes
     payload_preview: bytes
     stream_offset: int
+    inflated: Optional[InflatedMessage] = None
 
     # The header's fields, read through ``head``.
 
@@ -203,19 +257,29 @@ class FrameRecord:
     def truncated(self) -> bool:
         return len(self.payload_preview) < self.head.length
 
+    @property
+    def compressed(self) -> bool:
+        """The first frame of a compressed message (RSV1 with permessage-deflate)."""
+        return self.inflated is not None
+
     def held_bytes(self) -> int:
-        """Bytes this record holds: the header, its masking key, and the two previews.
+        """Bytes this record holds: the header, its masking key, and the previews.
 
         ``head`` holds the header's bytes and a copy of its key; the rest of it is numbers
         and flags. For an unmasked frame the two previews are one object, counted twice
-        here: the count may only overstate what is held, never hide it.
+        here: the count may only overstate what is held, never hide it. A compressed
+        message's first frame also holds the inflated message's preview.
         """
         head = self.head
         mask = len(head.mask) if head.mask is not None else 0
-        return len(head.raw) + mask + len(self.wire_preview) + len(self.payload_preview)
+        inflated = len(self.inflated.preview) if self.inflated is not None else 0
+        previews = len(self.wire_preview) + len(self.payload_preview) + inflated
+        return len(head.raw) + mask + previews
 
     def cut(self, preview_bytes: int) -> "FrameRecord":
-        """This record with both previews at most ``preview_bytes`` long (itself if they are)."""
+        """This record with its previews at most ``preview_bytes`` long (itself if they are)."""
+        if self.inflated is not None:
+            self.inflated.cap(preview_bytes)  # shared with the server, which fills it later
         if max(len(self.wire_preview), len(self.payload_preview)) <= preview_bytes:
             return self
         return dataclasses.replace(
@@ -238,13 +302,15 @@ class FrameRecord:
         direction: str,
         stream_offset: int = 0,
         preview_bytes: int = 256,
+        inflated: Optional[InflatedMessage] = None,
     ) -> "FrameRecord":
         """Record ``frame`` from the header and wire bytes its reader or Connection kept.
 
         ``frame.wire_preview`` holds the payload's first bytes as they crossed the wire
         (:class:`~wslearn.connection.Connection`'s ``keep_wire``); for an unmasked frame
         they are the payload itself. A frame built in Python (no header yet) is recorded
-        as a server would send it.
+        as a server would send it. ``inflated``: for a compressed message's first frame,
+        where its inflated message will be noted (see :class:`InflatedMessage`).
         """
         head = frame.header if frame.header is not None else frame.wire_header()
         # bytes(): a copy of its own. A slice of a memoryview would keep the whole
@@ -259,6 +325,7 @@ class FrameRecord:
             wire_preview=wire,
             payload_preview=preview,
             stream_offset=stream_offset,
+            inflated=inflated,
         )
 
 
@@ -270,7 +337,8 @@ class Recorder:
     :meth:`connections`.
 
     Its memory is bounded by its settings: at most ``max_frames`` frame records of at
-    most :func:`frame_bytes_bound` bytes each, and ``max_connections`` connection
+    most :func:`frame_bytes_bound` bytes each (counting the inflated preview a compressed
+    message's first frame may hold), and ``max_connections`` connection
     records of at most :data:`CONNECTION_BYTES_BOUND` bytes each; :attr:`byte_bound` is
     that sum and :meth:`held_bytes` what is held now. (Each record also costs Python a few
     hundred bytes of object overhead, which the record counts bound as well.)
@@ -295,7 +363,7 @@ class Recorder:
     def byte_bound(self) -> int:
         """Most bytes :meth:`held_bytes` can ever be, from the settings alone."""
         return (
-            self.max_frames * frame_bytes_bound(self.preview_bytes)
+            self.max_frames * frame_bytes_bound(self.preview_bytes, inflated=True)
             + self.max_connections * CONNECTION_BYTES_BOUND
         )
 
@@ -313,7 +381,11 @@ class Recorder:
         cut to them, so :attr:`byte_bound` holds whoever made the record.
         """
         limit = self.preview_bytes
-        if len(record.payload_preview) > limit or len(record.wire_preview) > limit:
+        if (
+            len(record.payload_preview) > limit
+            or len(record.wire_preview) > limit
+            or (record.inflated is not None and record.inflated.preview_bytes > limit)
+        ):
             record = record.cut(limit)  # made with other settings (the usual record fits)
         with self._lock:
             if len(self._frames) == self._frames.maxlen:

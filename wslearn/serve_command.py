@@ -20,6 +20,7 @@ from .handshake import LOCAL
 from .keepalive import DEFAULT_PING_INTERVAL, DEFAULT_PING_TIMEOUT
 from .outbox import DEFAULT_WRITE_LIMIT, DEFAULT_WRITE_TIMEOUT
 from .server import serve
+from .server_settings import DEFAULT_WINDOW_BITS
 
 __all__ = [
     "add_serve_command",
@@ -89,6 +90,13 @@ def positive_int(text: str) -> int:
     """Parse a count of at least 1."""
     if not text.strip().isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"not a count of at least 1: {text!r}")
+    return int(text)
+
+
+def window_bits(text: str) -> int:
+    """Parse a window size in bits: 9 to 15 (zlib cannot compress with 8)."""
+    if not text.strip().isdigit() or not 9 <= int(text) <= 15:
+        raise argparse.ArgumentTypeError(f"window bits go from 9 to 15, not {text!r}")
     return int(text)
 
 
@@ -184,6 +192,24 @@ def add_serve_command(commands: Any) -> None:
         help="close a peer that reads nothing for this long while data waits (default 10)",
     )
     run.add_argument(
+        "--compression",
+        choices=["none", "deflate"],
+        default="none",
+        help="deflate: accept the permessage-deflate a client offers (RFC 7692), so messages "
+        "cross compressed, RSV1 set. Default none: the course's notebooks show plain frames, "
+        "and behind jupyter-server-proxy (which offers deflate itself) the compressed frames "
+        "would be the proxy's, not the browser's",
+    )
+    run.add_argument(
+        "--window-bits",
+        type=window_bits,
+        default=DEFAULT_WINDOW_BITS,
+        metavar="BITS",
+        help="with --compression deflate: the largest window, 2**BITS bytes, the server "
+        "compresses with and asks clients to use (9-15; default 12: about 40 KiB of zlib "
+        "memory per connection)",
+    )
+    run.add_argument(
         "--max-connections",
         type=positive_int,
         default=None,
@@ -209,6 +235,8 @@ def run_serve(args: argparse.Namespace) -> int:
             write_limit=args.write_limit,
             write_timeout=args.write_timeout,
             max_connections=args.max_connections,
+            compression=None if args.compression == "none" else args.compression,
+            window_bits=args.window_bits,
         )
     except OSError as error:
         print(
@@ -216,8 +244,11 @@ def run_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    compressed = ", permessage-deflate on" if server.compression.enabled else ""
     print(
-        f"wslearn {args.handler} server on {server.url}  (test page: {server.http_url})", flush=True
+        f"wslearn {args.handler} server on {server.url}  (test page: {server.http_url}"
+        f"{compressed})",
+        flush=True,
     )
     print("Press Ctrl-C to stop.", flush=True)
     stop = threading.Event()

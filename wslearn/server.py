@@ -40,8 +40,15 @@ from .keepalive import DEFAULT_PING_INTERVAL, DEFAULT_PING_TIMEOUT
 from .opcodes import CloseCode
 from .outbox import DEFAULT_WRITE_LIMIT, DEFAULT_WRITE_TIMEOUT
 from .recording import ConnectionRecord, FrameRecord, Recorder
-from .server_connection import ConnectionSettings, Message, ServerConnection
+from .server_connection import Message, ServerConnection
 from .server_registry import forget, remember, running_servers, server_at
+from .server_settings import (
+    DEFAULT_COMPRESSION_LEVEL,
+    DEFAULT_MEM_LEVEL,
+    DEFAULT_WINDOW_BITS,
+    CompressionSettings,
+    ConnectionSettings,
+)
 from .spare_descriptor import SpareDescriptor, send_busy
 from .static_files import static_file
 
@@ -82,7 +89,15 @@ class Server:
         preview_bytes: int = 256,
         log: Optional[Callable[[str], None]] = None,
         show_errors: bool = True,
+        compression: Optional[str] = None,
+        window_bits: int = DEFAULT_WINDOW_BITS,
+        mem_level: int = DEFAULT_MEM_LEVEL,
+        compression_level: int = DEFAULT_COMPRESSION_LEVEL,
     ) -> None:
+        #: permessage-deflate: whether, and within what limits (checked there).
+        self.compression = CompressionSettings(
+            compression, window_bits, mem_level, compression_level
+        )
         self.handler_name, self._handler = find_handler(handler)
         self.host = host
         self.port = port
@@ -343,6 +358,7 @@ class Server:
             write_timeout=self.write_timeout,
             ping_interval=self.ping_interval,
             ping_timeout=self.ping_timeout,
+            compression=self.compression,
         )
 
     def _add_connection(self, conn: ServerConnection) -> bool:
@@ -403,7 +419,10 @@ def serve(port: int = 8080, host: str = "127.0.0.1", **options: Any) -> Server:
     1008; ``max_connections`` (``None``: no cap) turns further clients away with 503.
     The other time limits (``handshake_timeout``, ``close_timeout``),
     ``subprotocols`` and the recording's bounds (``max_frames``, ``preview_bytes``)
-    are :class:`Server`'s, like every option.
+    are :class:`Server`'s, like every option. ``compression="deflate"`` accepts a client's
+    permessage-deflate offer (RFC 7692; off by default, see :mod:`wslearn.server_settings`
+    for why, and for ``window_bits``, ``mem_level`` and ``compression_level``, which bound
+    its memory: about 40 KiB per connection); ``max_size`` then limits inflated messages.
     """
     server = Server(host, port, **options)
     old = server_at(host, port) if port else None

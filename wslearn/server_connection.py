@@ -14,6 +14,8 @@ thread runs :meth:`ServerConnection.run`, the connection's whole life:
 3. **the close** (§7.1.1): once we sent a Close frame, the peer's must come back within
    ``close_timeout`` seconds (a timer cuts the socket otherwise); then the server closes
    TCP first, half-closing and draining so the peer reads our last bytes.
+   With compression on (:mod:`wslearn.server_settings`), the handshake also answers the
+   client's permessage-deflate offer (RFC 7692).
 
 Every byte leaves through the connection's :class:`~wslearn.outbox.Outbox`, under the
 connection's lock, so a handler thread and the read loop sending at once never interleave
@@ -28,11 +30,10 @@ with each message, and what to tell once it is open.
 
 from __future__ import annotations
 
-import dataclasses
 import socket
 import threading
 import time
-from typing import TYPE_CHECKING, Callable, Iterator, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Callable, Dict, Iterator, Optional, Tuple, Union
 
 from .connection import Binary, Connection, Event, Failed, Pong, State, Text
 from .deadline import Deadline
@@ -40,11 +41,13 @@ from .errors import ConnectionClosed, HandshakeError
 from .frames import Frame
 from .handshake import accept_response, reject_response, validate_request
 from .http11 import parse_request
-from .keepalive import DEFAULT_PING_INTERVAL, DEFAULT_PING_TIMEOUT, PING_PAYLOAD, Keepalive
-from .opcodes import CloseCode
-from .outbox import DEFAULT_WRITE_LIMIT, DEFAULT_WRITE_TIMEOUT, Outbox, linger_close
-from .recording import ConnectionRecord, FrameRecord
+from .keepalive import PING_PAYLOAD, Keepalive
+from .opcodes import CloseCode, Opcode
+from .outbox import Outbox, linger_close
+from .permessage_deflate import PerMessageDeflate
+from .recording import ConnectionRecord, FrameRecord, InflatedMessage
 from .redaction import proxy_evidence, redact_request
+from .server_settings import ConnectionSettings
 from .static_files import page_response
 
 if TYPE_CHECKING:
@@ -56,26 +59,6 @@ Message = Union[str, bytes]
 
 #: At most this many ``recv()`` sizes are kept per connection (then they are only counted).
 MAX_READS_RECORDED = 1000
-
-
-@dataclasses.dataclass(frozen=True)
-class ConnectionSettings:
-    """The server's options that each of its connections follows (see :func:`wslearn.serve`)."""
-
-    max_size: Optional[int]
-    origins: Union[str, Sequence[Optional[str]], None]
-    subprotocols: Sequence[str]
-    handshake_timeout: float
-    close_timeout: float
-    preview_bytes: int
-    #: A sender waits while more than this many bytes are unsent to the peer...
-    write_limit: int = DEFAULT_WRITE_LIMIT
-    #: ...for this many seconds at most; a peer that reads nothing this long is closed.
-    write_timeout: float = DEFAULT_WRITE_TIMEOUT
-    #: Ping a quiet peer after this many seconds (None: never)...
-    ping_interval: Optional[float] = DEFAULT_PING_INTERVAL
-    #: ...and close it if the Pong takes longer than this (None: never close).
-    ping_timeout: Optional[float] = DEFAULT_PING_TIMEOUT
 
 
 class FrameRecording:
@@ -92,11 +75,16 @@ class FrameRecording:
         self.on_frame = on_frame
         self.preview_bytes = preview_bytes
         self.offsets = {"in": 0, "out": 0}  # bytes seen so far in each direction
+        # Per direction: the compressed message whose frames are crossing now, if any.
+        self.compressed: Dict[str, Optional[InflatedMessage]] = {"in": None, "out": None}
 
     def __call__(self, direction: str, frame: Frame) -> None:
         assert frame.header is not None
         offset = self.offsets[direction]
         self.offsets[direction] += frame.header.header_size + frame.header.length
+        starts = frame.opcode in (Opcode.TEXT, Opcode.BINARY)  # a message's first frame
+        if starts:  # RFC 7692 §6: RSV1 here says "compressed"; the message is noted once whole
+            self.compressed[direction] = InflatedMessage(self.preview_bytes) if frame.rsv1 else None
         self.on_frame(
             FrameRecord.from_frame(
                 frame,
@@ -105,8 +93,17 @@ class FrameRecording:
                 direction=direction,
                 stream_offset=offset,
                 preview_bytes=self.preview_bytes,
+                inflated=self.compressed[direction] if starts else None,
             )
         )
+
+    def message(self, direction: str, message: Message) -> None:
+        """A whole message went ``direction`` (a Text or Binary event, or what was sent): if
+        it crossed compressed, the record of its first frame gets it, inflated."""
+        inflated = self.compressed[direction]
+        if inflated is not None:
+            self.compressed[direction] = None
+            inflated.fill(message)
 
 
 class ServerConnection:
@@ -149,13 +146,19 @@ class ServerConnection:
         self._close_timer: Optional[threading.Timer] = None
         #: The close code and reason, if the server gave up on the peer (see _abandon).
         self._abandoned: Optional[Tuple[int, str]] = None
-        self.protocol = Connection(
+        # Not a method of this object: the Connection holds its observer, and a bound
+        # method would tie the two in a cycle that only the garbage collector frees.
+        self._recording = FrameRecording(record.id, on_frame, settings.preview_bytes)
+        self.protocol = self._protocol(None)
+
+    def _protocol(self, deflate: Optional[PerMessageDeflate]) -> Connection:
+        """The sans-I/O connection, with the permessage-deflate codec if one was agreed."""
+        return Connection(
             "server",
-            max_size=settings.max_size,
-            # Not a method of this object: the Connection holds its observer, and a bound
-            # method would tie the two in a cycle that only the garbage collector frees.
-            frame_observer=FrameRecording(record.id, on_frame, settings.preview_bytes),
-            keep_wire=settings.preview_bytes,
+            max_size=self.settings.max_size,
+            frame_observer=self._recording,
+            keep_wire=self.settings.preview_bytes,
+            deflate=deflate,
         )
 
     def __repr__(self) -> str:
@@ -189,6 +192,7 @@ class ServerConnection:
                     self.protocol.send_text(message)
                 else:
                     self.protocol.send_binary(message)
+                self._recording.message("out", message)
                 self._outbox.put(self.protocol.data_to_send(), wait=wait > 0)
                 if self._outbox.stuck is None:
                     return
@@ -324,7 +328,14 @@ class ServerConnection:
         except HandshakeError as error:
             self._refuse(error)
             return None
-        sock.sendall(accept_response(key, subprotocol))
+        # RFC 7692 §5: the first permessage-deflate offer the server accepts, if it is on.
+        agreed, codec = settings.compression.accept(
+            request.headers.get_all("Sec-WebSocket-Extensions")
+        )
+        if codec is not None:
+            self.protocol = self._protocol(codec)
+            record.deflate = agreed
+        sock.sendall(accept_response(key, subprotocol, deflate=agreed))
         record.status = 101
         sock.settimeout(None)
         return buffer[len(request.raw) :]
@@ -357,6 +368,7 @@ class ServerConnection:
             # leaves before the Close that a later frame in the same read may cause.
             for event in self._events():
                 if isinstance(event, (Text, Binary)):
+                    self._recording.message("in", event.data)
                     self._on_message(self, event.data)
                 elif isinstance(event, Pong) and self._keepalive is not None:
                     with self._lock:

@@ -8,6 +8,10 @@ field's value written on it and each byte's hex value underneath, so the
 picture can be matched with a hex dump. :func:`header_fields` gives the same
 fields as data (:class:`Field`: name, first bit, width, value, label).
 
+RSV1 set means a compressed message with permessage-deflate (RFC 7692 §6): the
+title says so, and for a recorded frame the payload box gives both sizes, the
+DEFLATE bytes on the wire and the message they inflate to.
+
 matplotlib is imported inside :func:`bit_diagram`, on first use.
 """
 
@@ -20,6 +24,7 @@ from typing import Any, List, Optional
 
 from ..frames import FrameHeader
 from ..opcodes import Opcode
+from ..recording import FrameRecord
 from .sources import FrameLike, header_of
 
 __all__ = ["Field", "bit_diagram", "header_fields"]
@@ -152,7 +157,16 @@ def _title(h: FrameHeader) -> str:
     parts = [f"{name} frame" + ("" if h.fin else " (FIN=0: more fragments follow)")]
     parts.append(f"{h.length}-byte payload ({h.length_case} length)")
     parts.append("masked" if h.masked else "unmasked")
+    if h.rsv1 and not h.opcode.is_control:
+        parts.append("RSV1: compressed (permessage-deflate)")
     return ", ".join(parts)
+
+
+def inflated_length(frame: FrameLike) -> Optional[int]:
+    """The inflated message's length, for a recorded first frame of a compressed message."""
+    if isinstance(frame, FrameRecord) and frame.inflated is not None:
+        return frame.inflated.length
+    return None
 
 
 def _row_top(row: int) -> float:
@@ -192,7 +206,7 @@ def bit_diagram(frame: FrameLike, *, ax: Any = None, title: Optional[str] = None
     _draw_rulers(ax, h.raw)
     _draw_bits(ax, h.raw)
     _draw_fields(ax, header_fields(h))
-    _draw_payload_start(ax, h)
+    _draw_payload_start(ax, h, inflated_length(frame))
     return fig
 
 
@@ -300,7 +314,18 @@ def _draw_fields(ax: Any, fields: List[Field]) -> None:
             start += width
 
 
-def _draw_payload_start(ax: Any, h: FrameHeader) -> None:
+def _payload_label(h: FrameHeader, inflated: Optional[int]) -> str:
+    """What the payload box says: its size, and for a compressed message both sizes."""
+    if not h.length:
+        return "no payload: the frame ends here"
+    if inflated is not None:
+        return f"Payload Data ({h.length} bytes compressed → {inflated} inflated) …"
+    if h.rsv1 and not h.opcode.is_control:
+        return f"Payload Data ({h.length} bytes, compressed) …"
+    return f"Payload Data ({h.length} bytes) …"
+
+
+def _draw_payload_start(ax: Any, h: FrameHeader, inflated: Optional[int] = None) -> None:
     """Where the header ends, the payload begins (§5.2: "Payload Data")."""
     from matplotlib.patches import Rectangle
 
@@ -322,7 +347,7 @@ def _draw_payload_start(ax: Any, h: FrameHeader) -> None:
     ax.text(
         col + (32 - col) / 2,
         y + (_BAND + _CELL_H) / 2,
-        f"Payload Data ({h.length} bytes) …" if h.length else "no payload: the frame ends here",
+        _payload_label(h, inflated),
         ha="center",
         va="center",
         fontsize=7.5,

@@ -7,6 +7,11 @@ case that encoded it, the header's bytes in hex and the start of the payload.
 In a notebook the :class:`FramesTable` shows as an HTML table (frames from the
 client tinted blue, from the server green); elsewhere it prints as fixed-width
 text.
+
+With permessage-deflate (RFC 7692) a message crosses the wire compressed: RSV1 is
+set on its first frame and the payload is DEFLATE data. That row shows both sizes
+(``11 → 23 inflated`` in ``length``) and both contents (the wire bytes in hex, then
+the inflated message) in ``payload``.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import html
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ..opcodes import Opcode
+from ..recording import FrameRecord
 from .sources import source_frames
 from .text import opcode_text, payload_text
 
@@ -169,18 +175,24 @@ def frames_table(
 
     # A CONT frame carries no type of its own: it continues the message that the
     # last TEXT or BINARY frame with FIN=0 began on the same connection and
-    # direction (§5.4). Follow that through *all* frames, shown or not.
+    # direction (§5.4), compressed or not (RFC 7692 §6: RSV1 on the first frame
+    # only). Follow that through *all* frames, shown or not.
     kinds: List[int] = []
-    open_message: Dict[Tuple[int, str], int] = {}
+    compressed: List[bool] = []
+    open_message: Dict[Tuple[int, str], Tuple[int, bool]] = {}
     for record in records:
         key = (record.connection, record.direction)
-        kind = open_message.get(key, -1) if record.opcode == Opcode.CONT else record.opcode
+        if record.opcode == Opcode.CONT:
+            kind, deflated = open_message.get(key, (-1, False))
+        else:
+            kind, deflated = record.opcode, record.rsv1
         kinds.append(kind)
+        compressed.append(deflated)
         if record.opcode in (Opcode.TEXT, Opcode.BINARY, Opcode.CONT):
             if record.fin:
                 open_message.pop(key, None)
             else:
-                open_message[key] = kind
+                open_message[key] = (kind, deflated)
 
     start = 0 if limit is None else max(0, len(records) - limit)
     t0 = records[0].time if records else 0.0
@@ -205,10 +217,14 @@ def frames_table(
                 r.opcode,
                 r.payload_preview,
                 r.length,
-                text=kinds[index] == Opcode.TEXT,
+                text=kinds[index] == Opcode.TEXT and not compressed[index],
                 max_bytes=preview_bytes,
             ),
         }
+        if r.inflated is not None:  # the first frame of a compressed message
+            full["length"], full["payload"] = _inflated_cells(
+                r, full["payload"], kinds[index] == Opcode.TEXT, preview_bytes
+            )
         rows.append({c: full[c] for c in columns})
         titles.append({"dir": title} if title else {})
         directions.append(r.direction)
@@ -226,3 +242,20 @@ def frames_table(
         notes.append("no frames recorded yet")
     caption = "; ".join(notes)
     return FramesTable(rows, columns, caption, titles, directions)
+
+
+def _inflated_cells(
+    record: FrameRecord, wire: str, text: bool, preview_bytes: int
+) -> Tuple[str, str]:
+    """``length`` and ``payload`` of a compressed message's first frame: wire, then inflated.
+
+    The inflated message is known once its last frame came (or was sent); until then, or
+    if it never came whole (it could not be inflated, or passed ``max_size``), it says so.
+    """
+    inflated = record.inflated
+    if inflated is None or inflated.length is None:
+        return f"{record.length} → ? inflated", f"{wire} ⇒ (not inflated)"
+    message = payload_text(
+        record.opcode, inflated.preview, inflated.length, text=text, max_bytes=preview_bytes
+    )
+    return f"{record.length} → {inflated.length} inflated", f"{wire} ⇒ inflated {message}"
