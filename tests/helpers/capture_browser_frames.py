@@ -1,6 +1,8 @@
 """Record what a real Chromium sends to a wslearn server, for the course to show.
 
     python tests/helpers/capture_browser_frames.py  # rewrites wslearn/data/chromium_frames.json
+    python tests/helpers/capture_browser_frames.py --compression deflate
+                                                    # wslearn/data/chromium_frames_deflate.json
 
 Starts ``wslearn.serve(port=0)``, opens the server's own test page in headless Chromium (Debian's
 ``chromium``, driven by Playwright), and through the page's ``window.wslearnPage`` sends, one at a
@@ -16,10 +18,17 @@ and unmasked, where the frame starts in the byte stream), and what the page's cl
 Notebooks 05 and 06 load the file, so the lesson shows a browser's real bytes even when no browser
 is connected (under nbval) or when the browser is behind the Jupyter proxy (Binder, JupyterHub).
 ``tests/test_course_data.py`` checks the shipped file and compares it with a fresh capture.
+
+With ``--compression deflate`` the server accepts Chromium's permessage-deflate offer (RFC 7692,
+``wslearn.serve(compression="deflate")``) and the same messages are captured into a second file. Its
+frames also say whether RSV1 was set, hold the whole unmasked (compressed) payload of each frame of
+up to :data:`WHOLE_PAYLOAD` bytes, and the inflated message's length and first bytes; the JSON
+adds the 101's ``Sec-WebSocket-Extensions`` answer.
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import json
 import shutil
@@ -37,6 +46,9 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
 OUTPUT = ROOT / "wslearn" / "data" / "chromium_frames.json"
+OUTPUT_DEFLATE = ROOT / "wslearn" / "data" / "chromium_frames_deflate.json"
+#: With compression, a frame's whole payload is kept up to this many bytes (to inflate it by hand).
+WHOLE_PAYLOAD = 1024
 PREVIEW = 64  # payload bytes kept per frame
 WAIT_MS = 15_000  # every wait in the browser is bounded by this
 WAIT_S = 15.0
@@ -81,8 +93,26 @@ def _frame_json(record: wslearn.FrameRecord, message: int, what: str) -> Dict[st
     }
 
 
-def capture(browser: Optional["Browser"] = None) -> Dict[str, Any]:
-    """Run the capture and return the data (with ``browser``, reuse that Playwright Browser)."""
+def _compressed_frame_json(record: wslearn.FrameRecord, message: int, what: str) -> Dict[str, Any]:
+    """A frame of the compressed capture: the plain fields, RSV1, the whole payload if short,
+    and what its message inflated to (first frames of compressed messages only)."""
+    data = _frame_json(record, message, what)
+    data["rsv1"] = record.rsv1
+    if record.length <= WHOLE_PAYLOAD and len(record.payload_preview) == record.length:
+        data["payload_hex"] = record.payload_preview.hex(" ")
+    if record.inflated is not None:
+        data["inflated_length"] = record.inflated.length
+        data["inflated_preview_hex"] = record.inflated.preview[:PREVIEW].hex(" ")
+    return data
+
+
+def capture(
+    browser: Optional["Browser"] = None, *, compression: Optional[str] = None
+) -> Dict[str, Any]:
+    """Run the capture and return the data (with ``browser``, reuse that Playwright Browser).
+
+    ``compression="deflate"``: the server accepts permessage-deflate (see the module's doc).
+    """
     if browser is None:
         from playwright.sync_api import sync_playwright
 
@@ -94,11 +124,16 @@ def capture(browser: Optional["Browser"] = None) -> Dict[str, Any]:
                 executable_path=path, headless=True, args=_chromium_args()
             )
             try:
-                return capture(own)
+                return capture(own, compression=compression)
             finally:
                 own.close()
 
-    server = wslearn.serve(port=0, max_size=2**20)
+    if compression is None:
+        server = wslearn.serve(port=0, max_size=2**20)
+    else:
+        server = wslearn.serve(
+            port=0, max_size=2**20, compression=compression, preview_bytes=WHOLE_PAYLOAD
+        )
     try:
         page = browser.new_page()
         try:
@@ -146,7 +181,8 @@ def capture(browser: Optional["Browser"] = None) -> Dict[str, Any]:
         )
     replies = server.recorder.frames(connection=record.id, direction="out")
     event = close_events[-1] if close_events else {}
-    return {
+    frame_json = _frame_json if compression is None else _compressed_frame_json
+    data: Dict[str, Any] = {
         "about": (
             "What headless Chromium sent to wslearn.serve() over a direct connection "
             "(ws://127.0.0.1:<port>/), one message at a time. Rewritten by "
@@ -158,7 +194,7 @@ def capture(browser: Optional["Browser"] = None) -> Dict[str, Any]:
         "request": record.request_raw.decode("latin-1"),
         "reads": list(record.reads),
         "messages": whats,
-        "frames": [_frame_json(f, n, what) for f, (n, what) in zip(frames, labels)],
+        "frames": [frame_json(f, n, what) for f, (n, what) in zip(frames, labels)],
         "server_close_frame_hex": next(
             (
                 f.header.hex(" ") + " " + f.payload_preview.hex(" ")
@@ -175,14 +211,30 @@ def capture(browser: Optional["Browser"] = None) -> Dict[str, Any]:
             "wasClean": event.get("wasClean"),
         },
     }
+    if compression is not None:
+        data["about"] = data["about"].replace(
+            "one message at a time.",
+            "one message at a time, with permessage-deflate accepted "
+            f"(wslearn.serve(compression={compression!r})).",
+        )
+        data["extensions_answer"] = record.deflate.header() if record.deflate else None
+    return data
 
 
-def main() -> None:
-    data = capture()
-    OUTPUT.parent.mkdir(parents=True, exist_ok=True)
-    OUTPUT.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+def main(argv: Optional[List[str]] = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--compression",
+        choices=["deflate"],
+        help=f"accept permessage-deflate and write {OUTPUT_DEFLATE.name} instead",
+    )
+    args = parser.parse_args(argv)
+    data = capture(compression=args.compression)
+    output = OUTPUT if args.compression is None else OUTPUT_DEFLATE
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"{data['browser']}: {len(data['frames'])} frames, reads {data['reads']}")
-    print(f"wrote {OUTPUT} ({OUTPUT.stat().st_size} bytes)")
+    print(f"wrote {output} ({output.stat().st_size} bytes)")
 
 
 if __name__ == "__main__":

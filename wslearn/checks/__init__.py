@@ -127,6 +127,22 @@ COVERS: Dict[str, Tuple[str, ...]] = {
     "check_origin_allowed": (),
     # No recv() loop of the library reads exactly n bytes.
     "check_read_exactly": (),
+    # Notebook 09. A client Connection with a PerMessageDeflate, fed the frames serialized,
+    # gives the messages; it inflates with inflate_frame, which calls decompress (so does a
+    # codec used alone): cutting decompress closes them all.
+    "check_inflate_messages": ("permessage_deflate.PerMessageDeflate.decompress",),
+    # One PerMessageDeflate (or one per message without takeover) and compress(message) for
+    # each; Connection.send_text and send_binary compress through it.
+    "check_deflate_messages": ("permessage_deflate.PerMessageDeflate.compress",),
+    # negotiate_deflate(header, limits).header() is the answer; answer_offer is its policy half
+    # and from_params its validation (check_deflate_answer and the server's
+    # CompressionSettings.accept read offers through them). parse_extensions stays: the
+    # exercise offers it, as notebook 07's leaves parse_frame_header.
+    "check_accept_offer": (
+        "permessage_deflate.negotiate_deflate",
+        "permessage_deflate.answer_offer",
+        "permessage_deflate.DeflateParameters.from_params",
+    ),
 }
 
 
