@@ -214,3 +214,28 @@ def test_records_from_capture_reads_the_capture_it_is_given() -> None:
     capture["frames"] = capture["frames"][:2]
     assert len(records_from_capture(capture)) == 2
     assert records_from_capture({"frames": []}) == []
+
+
+def test_the_compressed_capture_inflates_to_the_messages_chromium_sent() -> None:
+    """Every message's frame has RSV1 and inflates, with one inflater for the connection and
+    the window the server agreed to, to what the page sent (its length and first bytes)."""
+    import zlib
+
+    capture = chromium_capture(compressed=True)
+    request = wslearn.parse_request(capture["request"].encode())
+    offer = request.headers.get_all("Sec-WebSocket-Extensions")
+    agreed = wslearn.negotiate_deflate(offer, wslearn.DeflateParameters(
+        server_max_window_bits=12, client_max_window_bits=12))  # fmt: skip
+    assert agreed is not None and capture["extensions_answer"] == agreed.header()
+    inflater = zlib.decompressobj(wbits=-12)
+    data_frames = [f for f in capture["frames"] if f["opcode"] in (1, 2)]
+    assert len(data_frames) == len(capture["messages"]) - 1  # the last "message" is the close
+    for frame in data_frames:
+        assert frame["rsv1"] and frame["fin"]
+        payload = bytes.fromhex(frame["payload_hex"])
+        assert len(payload) == frame["length"]
+        message = inflater.decompress(payload + b"\x00\x00\xff\xff")
+        assert len(message) == frame["inflated_length"]
+        assert message.startswith(bytes.fromhex(frame["inflated_preview_hex"]))
+    (close,) = [f for f in capture["frames"] if f["opcode"] == 8]
+    assert not close["rsv1"]  # control frames are never compressed

@@ -30,15 +30,24 @@ from typing import Any, Dict, List
 from .frames import FrameHeader, parse_frame_header
 from .recording import FrameRecord
 
-__all__ = ["CHROMIUM_CAPTURE", "chromium_capture", "records_from_capture"]
+__all__ = ["CHROMIUM_CAPTURE", "CHROMIUM_CAPTURE_DEFLATE", "chromium_capture"]
+__all__ += ["records_from_capture"]
 
 #: Frames a real Chromium sent to ``wslearn.serve()`` (``tests/helpers/capture_browser_frames.py``).
 CHROMIUM_CAPTURE = Path(__file__).parent / "data" / "chromium_frames.json"
+#: The same messages, sent to ``wslearn.serve(compression="deflate")``: permessage-deflate on.
+CHROMIUM_CAPTURE_DEFLATE = Path(__file__).parent / "data" / "chromium_frames_deflate.json"
 
 
-def chromium_capture() -> Dict[str, Any]:
-    """The shipped Chromium capture: browser, redacted handshake, recv sizes, every frame."""
-    return json.loads(CHROMIUM_CAPTURE.read_text(encoding="utf-8"))
+def chromium_capture(compressed: bool = False) -> Dict[str, Any]:
+    """The shipped Chromium capture: browser, redacted handshake, recv sizes, every frame.
+
+    ``compressed``: the capture with permessage-deflate agreed, whose frames also hold RSV1,
+    their whole (compressed) payload and what each message inflated to, and which holds the
+    server's answer to the offer (``extensions_answer``).
+    """
+    path = CHROMIUM_CAPTURE_DEFLATE if compressed else CHROMIUM_CAPTURE
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def records_from_capture(capture: Dict[str, Any]) -> List[FrameRecord]:
