@@ -45,3 +45,16 @@ def test_format_frame_shows_a_close_payload_it_did_not_keep_whole_as_hex():
 def test_format_frame_cuts_a_long_close_reason():
     line = format_frame(close_record(wslearn.Close(1000, "r" * 123).serialize()))
     assert line.endswith(' 1000 "' + "r" * 51 + "...")  # 60 characters at most
+
+
+def test_format_frame_marks_a_compressed_frame_and_shows_its_payload_as_bytes():
+    # RFC 7692 §7.2.3.1: "Hello", compressed, in one frame with RSV1 set.
+    frame = wslearn.Frame(wslearn.Opcode.TEXT, bytes.fromhex("f2 48 cd c9 c9 07 00"), rsv1=True)
+    record = wslearn.FrameRecord.from_frame(frame, time=0.0, connection=1, direction="out")
+    line = format_frame(record)
+    assert "fin=1 rsv1=1 (compressed)" in line
+    assert line.endswith("f2 48 cd c9 c9 07 00")  # DEFLATE data, never decoded as text
+    plain = wslearn.FrameRecord.from_frame(
+        wslearn.Frame(wslearn.Opcode.TEXT, b"Hello"), time=0.0, connection=1, direction="out"
+    )
+    assert "rsv1" not in format_frame(plain) and format_frame(plain).endswith("'Hello'")

@@ -27,7 +27,9 @@ def format_frame(record: FrameRecord) -> str:
     arrow = "->" if record.direction == "in" else "<-"
     key = f" key={record.mask.hex()}" if record.mask is not None else ""
     preview = record.payload_preview
-    if record.opcode == Opcode.TEXT:
+    # RSV1 (permessage-deflate): the payload is DEFLATE data, not yet the message's text.
+    compressed = " rsv1=1 (compressed)" if record.rsv1 else ""
+    if record.opcode == Opcode.TEXT and not record.rsv1:
         try:
             shown = repr(preview.decode("utf-8"))
         except UnicodeDecodeError:
@@ -40,6 +42,6 @@ def format_frame(record: FrameRecord) -> str:
         shown = shown[:57] + "..."
     more = f" (+{record.length - len(preview)} B)" if record.truncated else ""
     return (
-        f"#{record.connection} {arrow} {record.opcode_name:<6} fin={int(record.fin)} "
+        f"#{record.connection} {arrow} {record.opcode_name:<6} fin={int(record.fin)}{compressed} "
         f"masked={int(record.masked)}{key} len={record.length} ({record.length_case}) {shown}{more}"
     )
