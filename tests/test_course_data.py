@@ -14,7 +14,14 @@ from typing import Any, Dict, List, Tuple
 import pytest
 
 import wslearn
-from wslearn.course_data import CHROMIUM_CAPTURE, chromium_capture, records_from_capture
+from wslearn.course_data import (
+    CHROMIUM_CAPTURE,
+    CHROMIUM_SUBPROTOCOLS,
+    chromium_capture,
+    chromium_subprotocols,
+    records_from_capture,
+)
+from wslearn.handshake import parse_subprotocols, select_subprotocol
 
 DATA = CHROMIUM_CAPTURE
 
@@ -239,3 +246,103 @@ def test_the_compressed_capture_inflates_to_the_messages_chromium_sent() -> None
         assert message.startswith(bytes.fromhex(frame["inflated_preview_hex"]))
     (close,) = [f for f in capture["frames"] if f["opcode"] == 8]
     assert not close["rsv1"]  # control frames are never compressed
+
+
+# ------------------------------------------------- chromium_subprotocols.json (notebook 10)
+
+SUBPROTOCOL_CASES = [
+    "picks-one-offered",
+    "picks-none",
+    "picks-one-not-offered",
+    "offers-none",
+    "offers-none-gets-one",
+]
+
+
+def test_the_subprotocol_recording_has_its_cases_and_fields() -> None:
+    data = chromium_subprotocols()
+    assert CHROMIUM_SUBPROTOCOLS.stat().st_size < 20_000
+    assert data["browser"].startswith("Chromium ") and data["offered"] == ["chat.v2", "chat.v1"]
+    assert [c["name"] for c in data["cases"]] == SUBPROTOCOL_CASES
+    for case in data["cases"]:
+        assert {"what", "offered", "server", "supported", "request", "response"} <= set(case)
+        assert set(case["page"]) == {"opened", "protocol", "error_event", "close", "console"}
+        assert set(case["page"]["close"]) == {"code", "reason", "wasClean"}
+        assert ("after_response_hex" in case) == (case["supported"] is None)
+    assert chromium_subprotocols() is not data  # a fresh copy each time
+
+
+def test_the_recorded_headers_are_what_the_page_offered_and_the_server_sent() -> None:
+    for case in chromium_subprotocols()["cases"]:
+        request = wslearn.parse_request(case["request"].encode("latin-1"))
+        response = wslearn.parse_response(case["response"].encode("latin-1"))
+        assert request is not None and response is not None and response.status == 101
+        sent = request.headers.get_all("Sec-WebSocket-Protocol")
+        answered = response.headers.get_all("Sec-WebSocket-Protocol")
+        assert sent == case["request_protocol_headers"]
+        assert answered == case["response_protocol_headers"]
+        # Chromium sends its list in one header, in the page's order, and none for no list.
+        expected = [", ".join(case["offered"])] if case["offered"] else []
+        assert case["request_protocol_headers"] == expected
+        assert parse_subprotocols(case["request_protocol_headers"]) == case["offered"]
+        assert "token=" not in request.target
+        for name in ("Cookie", "Authorization"):
+            assert request.headers.get(name) in (None, "[redacted]")
+
+
+def test_the_wslearn_servers_answered_what_select_subprotocol_says() -> None:
+    cases = [c for c in chromium_subprotocols()["cases"] if c["supported"] is not None]
+    assert len(cases) == 3
+    for case in cases:
+        chosen = select_subprotocol(case["request_protocol_headers"], case["supported"])
+        assert case["response_protocol_headers"] == ([chosen] if chosen else [])
+        request = wslearn.parse_request(case["request"].encode("latin-1"))
+        key, _ = wslearn.validate_request(request, subprotocols=case["supported"])
+        assert case["response"].encode("latin-1") == wslearn.accept_response(key, chosen)
+
+
+def test_chromium_opens_only_on_an_offered_pick_or_on_no_offer_and_no_pick() -> None:
+    """Chromium's rule, read from the recording, next to wslearn's client (check_response).
+
+    They agree everywhere but one case: offered some and got none, RFC 6455 lets the client
+    go on (check_response returns None), the WHATWG standard makes a browser fail.
+    """
+    for case in chromium_subprotocols()["cases"]:
+        page = case["page"]
+        answer = case["response_protocol_headers"]
+        picked = answer[0] if answer else None
+        opens = picked in case["offered"] if picked else not case["offered"]
+        assert page["opened"] == opens, case["name"]
+        assert page["protocol"] == ((picked or "") if opens else None)
+        assert page["error_event"] == (not opens)
+        assert page["close"]["code"] == (1000 if opens else 1006)
+
+        request = wslearn.parse_request(case["request"].encode("latin-1"))
+        response = wslearn.parse_response(case["response"].encode("latin-1"))
+        key = request.headers["Sec-WebSocket-Key"]
+        if picked is not None and picked not in case["offered"]:
+            with pytest.raises(wslearn.InvalidResponse):
+                wslearn.check_response(response, key, subprotocols=case["offered"])
+        else:
+            assert wslearn.check_response(response, key, subprotocols=case["offered"]) == picked
+            assert opens == (case["name"] != "picks-none")
+
+
+def test_behind_the_proxy_the_page_gets_the_first_offer_whatever_the_server_picked() -> None:
+    proxy = chromium_subprotocols()["proxy"]
+    assert [c["supported"] for c in proxy["cases"]] == [["chat.v1"], []]
+    for case in proxy["cases"]:
+        request = wslearn.parse_request(case["server_received"].encode("latin-1"))
+        answer = wslearn.parse_response(case["server_answer"].encode("latin-1"))
+        assert request is not None and answer is not None and answer.status == 101
+        assert "token=[redacted]" in request.target and "wslearn-test-token" not in str(case)
+        # The proxy passes the offer on (its own spelling), and the server picks by the rule...
+        sent = request.headers.get_all("Sec-WebSocket-Protocol")
+        assert sent == case["server_received_protocol_headers"]
+        assert parse_subprotocols(sent) == proxy["offered"]
+        chosen = select_subprotocol(sent, case["supported"])
+        assert answer.headers.get_all("Sec-WebSocket-Protocol") == ([chosen] if chosen else [])
+        # ...but the page opens with the first one it offered, which the server did not pick.
+        page = case["page"]
+        assert page["opened"] and page["echo"] == "hello"
+        assert page["protocol"] == proxy["offered"][0] != chosen

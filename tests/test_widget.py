@@ -109,3 +109,21 @@ def test_python_methods_check_what_a_browser_would_refuse() -> None:
         client.disconnect(1000, "x" * 124)
     with pytest.raises(TypeError, match="str"):
         client.send_text(b"bytes")  # type: ignore[arg-type]
+
+
+def test_subprotocols_go_to_the_page_as_a_checked_list() -> None:
+    assert BrowserClient(8765).subprotocols == []
+    client = BrowserClient(8765, subprotocols=("chat.v2", "chat.v1"))
+    assert client.subprotocols == ["chat.v2", "chat.v1"]  # order kept: the client's preference
+    assert client.trait_metadata("subprotocols", "sync") is True
+    # What new WebSocket(url, protocols) would refuse with a SyntaxError (RFC 6455 §4.1).
+    for bad in (["a b"], ["chat", "chat"], [""], "chat"):
+        with pytest.raises(ValueError):
+            BrowserClient(8765, subprotocols=bad)
+
+
+def test_the_page_passes_the_subprotocols_to_the_websocket() -> None:
+    module = CLIENT_JS.read_text(encoding="utf-8")
+    assert "new WebSocket(resolved.url, offered)" in module
+    assert 'const offered = model.get("subprotocols") || [];' in module
+    assert 'log({ type: "open", protocol: socket.protocol' in module

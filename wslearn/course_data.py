@@ -19,6 +19,11 @@ Notebooks and checks load it with :func:`chromium_capture`, never by building
 the path themselves, and :func:`records_from_capture` turns its frames into the
 recorder's :class:`~wslearn.recording.FrameRecord` objects, so the views show
 them exactly like frames recorded live.
+
+A second recording, ``wslearn/data/chromium_subprotocols.json``
+(:func:`chromium_subprotocols`, written by ``tests/helpers/capture_browser_subprotocols.py``),
+shows Chromium negotiating a subprotocol (``Sec-WebSocket-Protocol``, RFC 6455 §4) with a
+server that picks one it offered, none, or one it did not offer.
 """
 
 from __future__ import annotations
@@ -31,12 +36,14 @@ from .frames import FrameHeader, parse_frame_header
 from .recording import FrameRecord
 
 __all__ = ["CHROMIUM_CAPTURE", "CHROMIUM_CAPTURE_DEFLATE", "chromium_capture"]
-__all__ += ["records_from_capture"]
+__all__ += ["records_from_capture", "CHROMIUM_SUBPROTOCOLS", "chromium_subprotocols"]
 
 #: Frames a real Chromium sent to ``wslearn.serve()`` (``tests/helpers/capture_browser_frames.py``).
 CHROMIUM_CAPTURE = Path(__file__).parent / "data" / "chromium_frames.json"
 #: The same messages, sent to ``wslearn.serve(compression="deflate")``: permessage-deflate on.
 CHROMIUM_CAPTURE_DEFLATE = Path(__file__).parent / "data" / "chromium_frames_deflate.json"
+#: Chromium offering subprotocols (``tests/helpers/capture_browser_subprotocols.py``).
+CHROMIUM_SUBPROTOCOLS = Path(__file__).parent / "data" / "chromium_subprotocols.json"
 
 
 def chromium_capture(compressed: bool = False) -> Dict[str, Any]:
@@ -76,3 +83,46 @@ def _parsed_header(header_hex: str) -> FrameHeader:
     if header is None:
         raise ValueError(f"not a whole frame header: {header_hex}")
     return header
+
+
+def chromium_subprotocols() -> Dict[str, Any]:
+    """The shipped recording of Chromium negotiating subprotocols on a direct connection.
+
+    A plain dict (a fresh copy on each call): ``about``, ``captured``, ``browser``, ``offered``
+    (the list the page offers in the first cases, ``["chat.v2", "chat.v1"]``), and ``cases``,
+    one dict per connection, in this order:
+
+    ``picks-one-offered``
+        ``wslearn.serve(subprotocols=["chat.v1"])``: the page opens with ``protocol`` chat.v1.
+    ``picks-none``
+        ``wslearn.serve()``, no subprotocol: the 101 names none, and Chromium, having offered
+        some, **fails** the connection (close 1006), as the WHATWG standard tells browsers to.
+    ``picks-one-not-offered``
+        a raw socket's 101 names chat.v3: Chromium fails the connection (§4.1, step 6).
+    ``offers-none``
+        the page offers nothing to ``wslearn.serve(subprotocols=["chat.v1"])``: it opens,
+        with ``protocol`` ``""``.
+    ``offers-none-gets-one``
+        the page offers nothing and the raw socket's 101 names chat.v3: it fails.
+
+    Each case holds ``name``, ``what`` (in words), ``offered`` (what the page passed to
+    ``new WebSocket(url, protocols)``), ``server`` (in words) and ``supported`` (the wslearn
+    server's list; ``None`` for the raw socket), ``request`` (the handshake as received,
+    redacted like the server's recording), ``request_protocol_headers`` and
+    ``response_protocol_headers`` (every ``Sec-WebSocket-Protocol`` value, exactly as sent),
+    ``response`` (the server's answer head, as sent), and ``page``: what the page saw,
+    ``opened``, ``protocol`` (``ws.protocol`` once open, else ``None``), ``error_event``,
+    ``close`` (``code``, ``reason``, ``wasClean``) and ``console`` (Chromium's console messages,
+    which say why it failed; ports replaced by ``<port>``). The raw socket's cases add
+    ``after_response_hex`` (what Chromium sent after the 101: nothing) and
+    ``browser_closed_tcp``.
+
+    ``proxy`` holds the same offer through jupyter-server-proxy (``<base url>proxy/<port>/``,
+    as on Binder), to ``wslearn.serve(subprotocols=["chat.v1"])`` and to ``wslearn.serve()``:
+    ``cases`` with ``supported``, ``server_received`` (the request the kernel's server got,
+    redacted) and ``server_received_protocol_headers``, ``server_answer`` (its 101) and
+    ``page`` (as above, plus ``echo``). The proxy passes the offer on, but answers the browser
+    by itself with the first subprotocol offered, whatever the server picked: the page's
+    ``ws.protocol`` can name a subprotocol the server did not agree to.
+    """
+    return json.loads(CHROMIUM_SUBPROTOCOLS.read_text(encoding="utf-8"))

@@ -23,6 +23,10 @@ offer in its 101 (``accept_response(key, deflate=...)``, with the parameters
 :func:`~wslearn.permessage_deflate.negotiate_deflate` chose), and a client offers it
 (``client_request(..., deflate=...)``) and checks the answer
 (``check_response(..., deflate=...)``). Without them, no extension is offered or accepted.
+
+Subprotocols (``Sec-WebSocket-Protocol``, §1.9, §11.3.4) are the application's language on top
+of WebSocket (``"chat.v1"``, ``"graphql-ws"``...): the client offers a list, the server picks
+one (:func:`select_subprotocol`) or none, and the client checks the pick (:func:`check_response`).
 """
 
 from __future__ import annotations
@@ -32,8 +36,9 @@ import binascii
 import hashlib
 import ipaddress
 import os
+import re
 import urllib.parse
-from typing import Iterable, Optional, Sequence, Tuple, Union
+from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
 from .errors import HandshakeError, InvalidResponse
 from .extensions import NegotiationError
@@ -46,6 +51,9 @@ __all__ = [
     "LOCAL",
     "origin_is_local",
     "validate_request",
+    "select_subprotocol",
+    "parse_subprotocols",
+    "check_subprotocols",
     "accept_response",
     "reject_response",
     "client_request",
@@ -137,7 +145,8 @@ def validate_request(
       ``None`` checks no Origin at all.
 
     ``subprotocol`` is the first protocol the client offers that is also in
-    ``subprotocols`` (§4.2.2), or ``None``.
+    ``subprotocols`` (§4.2.2), or ``None``: :func:`select_subprotocol`, whose rules these are
+    (a malformed or repeated-value offer is a 400 too).
     """
     headers = request.headers
     if request.method != "GET":
@@ -188,9 +197,114 @@ def validate_request(
         allowed = {o.lower() if o is not None else None for o in origins}
         if (origin.lower() if origin is not None else None) not in allowed:
             raise HandshakeError(403, f"origin {origin!r} is not allowed to connect")
-    offered = [t.strip() for v in headers.get_all("Sec-WebSocket-Protocol") for t in v.split(",")]
-    chosen = next((p for p in offered if p in subprotocols), None)
+    chosen = select_subprotocol(headers.get_all("Sec-WebSocket-Protocol"), subprotocols)
     return key, chosen
+
+
+# ---------------------------------------------------------------------- subprotocols
+
+#: A ``token`` (RFC 7230 §3.2.6), as §4.1 asks of a subprotocol: characters in U+0021..U+007E,
+#: none of the separators of RFC 2616 (``( ) < > @ , ; : \ " / [ ] ? = { }``, space and tab).
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
+def parse_subprotocols(values: Sequence[str]) -> List[str]:
+    """The subprotocols a client offers: every ``Sec-WebSocket-Protocol`` value, in order.
+
+    ``values`` are the header's values as received (``headers.get_all(...)``). The header may
+    appear several times (§11.3.4); like any HTTP list header, that means the same as one header
+    with the values joined by commas (RFC 7230 §3.2.2), and a recipient ignores empty elements
+    (``"chat, , superchat"``, ``"chat,"``: RFC 7230 §7).
+
+    Raises :class:`HandshakeError` 400 if the offer breaks §4.1's rule, which says what a client
+    MUST send ("one or more comma-separated ... non-empty strings with characters in the range
+    U+0021 to U+007E not including separator characters ..., and MUST all be unique"):
+
+    * an element that is not a token (``"a b"``, ``"chat/1"``, ``'"chat"'``, non-ASCII), or a
+      header with no element at all (``""``, ``","``);
+    * the same subprotocol offered twice (compared exactly, case included).
+
+    Refused, not skipped: §4.2.1 answers a request that does not match the handshake's
+    description with an error such as 400, and skipping could hide a client's mistake (``"chat
+    superchat"`` meant as two). Browsers never send these: ``new WebSocket(url, protocols)``
+    throws ``SyntaxError`` first. ``websockets`` 17 also answers 400 for a malformed header and
+    ignores empty elements; it lets duplicates through.
+
+    >>> parse_subprotocols(["chat.v2, chat.v1", "chat.v0"])
+    ['chat.v2', 'chat.v1', 'chat.v0']
+    """
+    offered: List[str] = []
+    for value in values:
+        elements = [element.strip(" \t") for element in value.split(",")]
+        tokens = [element for element in elements if element]
+        if not tokens:
+            raise HandshakeError(400, f"Sec-WebSocket-Protocol {value!r} names no subprotocol")
+        for token in tokens:
+            if not _TOKEN.fullmatch(token):
+                raise HandshakeError(
+                    400,
+                    f"Sec-WebSocket-Protocol: {token!r} is not a token; a subprotocol is made "
+                    "of visible ASCII characters other than separators (RFC 6455 §4.1)",
+                )
+            if token in offered:
+                raise HandshakeError(
+                    400, f"subprotocol {token!r} offered twice; they must be unique (RFC 6455 §4.1)"
+                )
+            offered.append(token)
+    return offered
+
+
+def select_subprotocol(offered: Sequence[str], supported: Sequence[str]) -> Optional[str]:
+    """The subprotocol a server agrees to: the first one the client offers that it supports.
+
+    ``offered``: the request's ``Sec-WebSocket-Protocol`` values as received, read with
+    :func:`parse_subprotocols` (400 for a malformed offer). ``supported``: what the server speaks.
+
+    * **Order**: the client lists its subprotocols "ordered by preference" (§4.1 and §11.3.4),
+      so the client's order decides. ``websockets`` 17 walks its own (the server's) list instead:
+      offered ``chat.v2, chat.v1`` and supporting ``["chat.v1", "chat.v2"]``, wslearn picks
+      ``chat.v2`` where ``websockets`` picks ``chat.v1``. Both pick "one of the values ... the
+      server is willing to use" (§4.2.2): the RFC allows either.
+    * **No match** (or nothing offered): ``None``, and the 101 carries no
+      ``Sec-WebSocket-Protocol`` ("it MUST NOT send back a |Sec-WebSocket-Protocol| header
+      field", §4.2.2 /subprotocol/): an RFC 6455 client (:func:`check_response`,
+      ``websockets``) learns that none was agreed. ``websockets`` 17 answers 400 instead when
+      it supports some and none is offered. A browser that offered some fails the connection
+      on such a 101 (WHATWG standard; Chromium: close 1006, "Sent non-empty
+      'Sec-WebSocket-Protocol' header but no response was received",
+      ``wslearn/data/chromium_subprotocols.json``); one that offered none opens, protocol ``""``.
+    * **The answer is one value**, exactly as the client spelled it (§4.2.2: "a single value
+      representing the subprotocol"), compared exactly (case-sensitively), like ``websockets``.
+
+    >>> select_subprotocol(["chat.v2, chat.v1"], ["chat.v1", "chat.v2"])
+    'chat.v2'
+    >>> select_subprotocol(["chat.v2"], ["chat.v1"]) is None
+    True
+    """
+    for subprotocol in parse_subprotocols(offered):
+        if subprotocol in supported:
+            return subprotocol
+    return None
+
+
+def check_subprotocols(subprotocols: Iterable[str]) -> List[str]:
+    """Check a client's offer before it is sent: a list of unique tokens (§4.1).
+
+    Raises :class:`ValueError`, as ``new WebSocket(url, protocols)`` throws ``SyntaxError``;
+    also for a single string, which would be read as the offer ``c, h, a, t``.
+    """
+    if isinstance(subprotocols, (str, bytes)):
+        raise ValueError(f"subprotocols is a list of names, not {subprotocols!r}: use [...]")
+    offered = list(subprotocols)
+    for subprotocol in offered:
+        if not isinstance(subprotocol, str) or not _TOKEN.fullmatch(subprotocol):
+            raise ValueError(
+                f"subprotocol {subprotocol!r} is not a token: visible ASCII characters, "
+                'no separators such as space , ; / = " (RFC 6455 §4.1)'
+            )
+    if len(set(offered)) != len(offered):
+        raise ValueError(f"subprotocols {offered!r} name one twice; they must be unique (§4.1)")
+    return offered
 
 
 def reject_response(error: HandshakeError) -> bytes:
@@ -241,8 +355,10 @@ def client_request(
     The key is 16 random bytes, base64-encoded, new for every connection. Keep
     it: :func:`check_response` needs it to verify the server's answer. ``deflate``
     offers permessage-deflate with these parameters (RFC 7692 §5); pass the same to
-    :func:`check_response`.
+    :func:`check_response`. ``subprotocols`` are offered in order of preference, in one
+    header; they must be unique tokens (:func:`check_subprotocols` raises ``ValueError``).
     """
+    offered = check_subprotocols(subprotocols)
     if key is None:
         key = base64.b64encode(os.urandom(16)).decode("ascii")
     lines = [
@@ -255,8 +371,8 @@ def client_request(
     ]
     if origin is not None:
         lines.append(f"Origin: {origin}")
-    if subprotocols:
-        lines.append(f"Sec-WebSocket-Protocol: {', '.join(subprotocols)}")
+    if offered:
+        lines.append(f"Sec-WebSocket-Protocol: {', '.join(offered)}")
     if deflate is not None:
         lines.append(f"Sec-WebSocket-Extensions: {deflate.header()}")
     lines += [f"{name}: {value}" for name, value in extra_headers]
@@ -302,7 +418,30 @@ def check_response(
             check_deflate_answer(answer, deflate)
         except NegotiationError as error:
             raise InvalidResponse(str(error), 101) from None
-    chosen = headers.get("Sec-WebSocket-Protocol")
-    if chosen is not None and chosen not in subprotocols:
+    return _check_subprotocol_answer(headers.get_all("Sec-WebSocket-Protocol"), subprotocols)
+
+
+def _check_subprotocol_answer(answer: Sequence[str], offered: Sequence[str]) -> Optional[str]:
+    """The subprotocol of a 101, if it is one we offered; else the connection fails.
+
+    §4.1, client step 6: a subprotocol "that was not present in the client's handshake" fails
+    the connection; so do two headers (§11.3.4: "MUST NOT appear more than once in an HTTP
+    response") and a list (§4.2.2: "a single value"). No answer at all is fine here (§4.2.2).
+    """
+    if not answer:
+        return None
+    if len(answer) > 1:
+        raise InvalidResponse(
+            f"server sent Sec-WebSocket-Protocol {len(answer)} times: {answer!r}; "
+            "it must appear once (RFC 6455 §11.3.4)",
+            101,
+        )
+    (chosen,) = answer
+    if "," in chosen:
+        raise InvalidResponse(
+            f"server chose several subprotocols, {chosen!r}; it must choose one (RFC 6455 §4.2.2)",
+            101,
+        )
+    if chosen not in offered:
         raise InvalidResponse(f"server chose subprotocol {chosen!r} that we did not offer", 101)
     return chosen

@@ -40,6 +40,8 @@ from typing import Any, Iterable, Optional, Union
 import anywidget
 import traitlets
 
+from .handshake import check_subprotocols
+
 __all__ = ["BrowserClient", "CLIENT_JS", "CLIENT_CSS"]
 
 _STATIC = Path(__file__).parent / "static"
@@ -80,7 +82,11 @@ class BrowserClient(anywidget.AnyWidget):
     Connect: it becomes ``url``). ``send_on_open`` lists text messages the
     page sends as soon as the socket opens (on every open, also after
     Connect); ``auto_connect=False`` waits for the Connect button or
-    :meth:`connect`.
+    :meth:`connect`. ``subprotocols`` lists the subprotocols the page offers, in order of
+    preference (``new WebSocket(url, subprotocols)``: one ``Sec-WebSocket-Protocol`` header,
+    RFC 6455 §4.1); the log's "open" entry says which one the server agreed to (``protocol``,
+    the socket's ``ws.protocol``: ``""`` for none). They must be unique tokens, as the browser
+    requires (``ValueError`` here already); the panel's Protocols field edits them too.
 
     Through the proxy the kernel's server does not see the browser's frames: the
     Jupyter server receives them and sends each message again over its own
@@ -110,6 +116,7 @@ class BrowserClient(anywidget.AnyWidget):
     mode = traitlets.Enum(("auto", "direct", "proxy"), default_value="auto").tag(sync=True)
     url = traitlets.Unicode("").tag(sync=True)
     send_on_open = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    subprotocols = traitlets.List(traitlets.Unicode()).tag(sync=True)
     auto_connect = traitlets.Bool(True).tag(sync=True)
     # Set by the browser.
     resolved_url = traitlets.Unicode("").tag(sync=True)
@@ -128,6 +135,7 @@ class BrowserClient(anywidget.AnyWidget):
         path: str = "/",
         send_on_open: Iterable[str] = (),
         auto_connect: bool = True,
+        subprotocols: Iterable[str] = (),
         **kwargs: Any,
     ) -> None:
         port = getattr(server_or_port, "port", server_or_port)
@@ -141,6 +149,7 @@ class BrowserClient(anywidget.AnyWidget):
         for message in messages:
             if not isinstance(message, str):
                 raise TypeError("send_on_open holds text messages (str)")
+        offered = check_subprotocols(subprotocols)
         #: The server this client talks to, if one was given (not just a port).
         self.server: Optional[Any] = None if isinstance(server_or_port, int) else server_or_port
         super().__init__(
@@ -150,6 +159,7 @@ class BrowserClient(anywidget.AnyWidget):
             path=_normalize_path(path),
             send_on_open=messages,
             auto_connect=bool(auto_connect),
+            subprotocols=offered,
             _client_id=uuid.uuid4().hex,
             **kwargs,
         )

@@ -106,6 +106,11 @@ function closeMeaning(code) {
 
 // ----- which URL -------------------------------------------------------------------------
 
+// The subprotocols field: "chat.v2, chat.v1" -> ["chat.v2", "chat.v1"] (order = preference).
+export function parseProtocols(text) {
+  return String(text || "").split(",").map((p) => p.trim()).filter((p) => p !== "");
+}
+
 export function isLoopback(hostname) {
   const h = String(hostname || "").toLowerCase();
   return ["localhost", "127.0.0.1", "[::1]", "::1"].includes(h) || h.endsWith(".localhost");
@@ -258,13 +263,20 @@ function makeController(model) {
     log(entry);
   }
 
-  function connect(url) {
+  // `protocols`, when given (a list, or the field's text), replaces the model's subprotocols.
+  function connect(url, protocols) {
     if (isActive()) {
       log({ type: "not-sent", message: `already ${model.get("state")}: disconnect first` });
       return false;
     }
     url = String(url || "").trim();
     if (url && url !== model.get("resolved_url")) model.set("url", url);
+    if (protocols !== undefined && protocols !== null) {
+      const list = Array.isArray(protocols) ? protocols.map(String) : parseProtocols(protocols);
+      model.set("subprotocols", list);
+      save();
+    }
+    const offered = model.get("subprotocols") || [];
     const resolved = publishUrl();
     route = resolved.route;
     sentCount = 0;
@@ -272,10 +284,13 @@ function makeController(model) {
     closedByUs = false;
     let socket;
     try {
-      socket = new WebSocket(resolved.url);
+      // The subprotocols go in one Sec-WebSocket-Protocol header, in this order (RFC 6455 §4.1).
+      socket = new WebSocket(resolved.url, offered);
     } catch (error) {
-      // e.g. SyntaxError for an http:// URL or a URL with a #fragment
-      const message = `the browser refused the URL: ${error.name}: ${error.message}`;
+      // e.g. SyntaxError for an http:// URL, a URL with a #fragment, or a subprotocol that is
+      // not a token ("a b") or is offered twice (§4.1)
+      const what = offered.length ? "the URL or the subprotocols" : "the URL";
+      const message = `the browser refused ${what}: ${error.name}: ${error.message}`;
       log({ type: "error", name: error.name, message });
       setState("closed");
       return false;
@@ -283,7 +298,9 @@ function makeController(model) {
     socket.binaryType = "arraybuffer"; // binary messages arrive as ArrayBuffer, not Blob
     ws = socket;
     setState("connecting");
-    log({ type: "connecting", url: resolved.url, route: resolved.route });
+    const entry = { type: "connecting", url: resolved.url, route: resolved.route };
+    if (offered.length) entry.subprotocols = offered;
+    log(entry);
     // CLOSING has no event of its own (e.g. when the server starts the closing handshake).
     clearInterval(poll);
     poll = setInterval(() => ws === socket && setState(STATES[socket.readyState]), 250);
@@ -365,7 +382,8 @@ function makeController(model) {
     ws = null;
   }
 
-  return { connect, send, close, dispose, publishUrl, pending: () => pending.length };
+  const protocol = () => (ws === null ? "" : ws.protocol);
+  return { connect, send, close, dispose, publishUrl, protocol, pending: () => pending.length };
 }
 
 // ----- the panel ---------------------------------------------------------------------------
@@ -375,7 +393,9 @@ function describe(entry) {
   switch (entry.type) {
     case "connecting":
       return `opening ${entry.url} (${entry.route}): a TCP connection, ` +
-        "then an HTTP GET with Upgrade: websocket";
+        "then an HTTP GET with Upgrade: websocket" +
+        (entry.subprotocols ? `, offering Sec-WebSocket-Protocol: ${entry.subprotocols.join(", ")}`
+          : "");
     case "open":
       return "101 Switching Protocols: the handshake is done " +
         `(extensions: ${entry.extensions || "none"}, subprotocol: ${entry.protocol || "none"})`;
@@ -457,8 +477,10 @@ function render({ model, el }) {
 
   const url = input("wslearn-bc-url", "url", "WebSocket URL");
   const route = element("span", "wslearn-bc-route");
+  const protocols = input("wslearn-bc-protocols", "protocols", "subprotocols to offer");
+  protocols.placeholder = "subprotocols to offer, e.g. chat.v2, chat.v1 (optional)";
   const connect = button("Connect", "open a WebSocket to this URL", "connect",
-    () => controller().connect(url.value));
+    () => controller().connect(url.value, protocols.value));
   const disconnect = button("Disconnect", "close with no code (both ends then report 1005)",
     "disconnect", () => controller().close());
   const note = element("div", "wslearn-bc-note");
@@ -493,6 +515,7 @@ function render({ model, el }) {
     lead,
     row(element("span", "wslearn-bc-label", "URL"), url, route, connect, disconnect),
     note,
+    row(element("span", "wslearn-bc-label", "Protocols"), protocols),
     row(element("span", "wslearn-bc-label", "Text"), message, send),
     row(element("span", "wslearn-bc-label", "Sizes"), ...sizeButtons, binary),
     element("div", "wslearn-bc-hint",
@@ -508,7 +531,9 @@ function render({ model, el }) {
   el.append(root);
 
   // Enter sends (or connects); the notebook's shortcuts (e.g. "a", "b", "d d") don't see the keys.
-  for (const [field, action] of [[url, connect], [message, send], [code, close], [reason, close]]) {
+  const fields = [[url, connect], [protocols, connect], [message, send], [code, close],
+    [reason, close]];
+  for (const [field, action] of fields) {
     field.addEventListener("keydown", (event) => {
       event.stopPropagation();
       if (event.key === "Enter" && !action.disabled) action.click();
@@ -525,7 +550,7 @@ function render({ model, el }) {
     const value = STATES.includes(model.get("state")) ? model.get("state") : "closed";
     state.textContent = value.toUpperCase(); // as the constants are named: WebSocket.OPEN
     state.dataset.state = value;
-    connect.disabled = url.disabled = value !== "closed";
+    connect.disabled = url.disabled = protocols.disabled = value !== "closed";
     disconnect.disabled = close.disabled = value !== "open" && value !== "connecting";
     for (const node of [send, binary, ...sizeButtons]) node.disabled = value !== "open";
   }
@@ -536,6 +561,10 @@ function render({ model, el }) {
     route.textContent = route.dataset.route = r;
     note.textContent = r === "proxy" ? PROXY_NOTE : "";
     note.hidden = r !== "proxy";
+  }
+
+  function showProtocols() {
+    protocols.value = (model.get("subprotocols") || []).join(", ");
   }
 
   function showLog() {
@@ -572,11 +601,13 @@ function render({ model, el }) {
 
   showReasonBytes();
   showUrl();
+  showProtocols();
   showState();
   showLog();
   model.on("change:state", showState);
   model.on("change:resolved_url", showUrl);
   model.on("change:route", showUrl);
+  model.on("change:subprotocols", showProtocols);
   model.on("change:log", showLog);
   return () => root.remove();
 }
@@ -643,7 +674,7 @@ class PageModel {
 // offers the same actions to scripts and tests as window.wslearnPage.
 export function mountPage(el, url = pageUrl()) {
   const model = new PageModel({
-    _client_id: "page", url, mode: "auto", port: 0, path: "/", send_on_open: [],
+    _client_id: "page", url, mode: "auto", port: 0, path: "/", send_on_open: [], subprotocols: [],
     auto_connect: false, resolved_url: "", route: "", state: "closed", log: [],
   });
   initialize({ model });
@@ -652,13 +683,18 @@ export function mountPage(el, url = pageUrl()) {
   const controller = controllers.get("page");
   const message = el.querySelector('[data-control="message"]');
   window.wslearnPage = {
-    connect: (to) => controller.connect(to || el.querySelector('[data-control="url"]').value),
+    // protocols: a list (["chat.v2", "chat.v1"]); left out, the Protocols field is used.
+    connect: (to, protocols) => controller.connect(
+      to || el.querySelector('[data-control="url"]').value,
+      protocols ?? el.querySelector('[data-control="protocols"]').value,
+    ),
     disconnect: () => controller.close(),
     send: (text) => controller.send(text === undefined ? message.value : String(text)),
     sendSize: (n) => controller.send(sizedText(Number(n))),
     sendBinary: () => controller.send(byteRange()),
     close: (code, reason) => controller.close(code, reason),
     state: () => model.get("state").toUpperCase(), // CONNECTING, OPEN, CLOSING, CLOSED
+    protocol: () => controller.protocol(), // ws.protocol: the subprotocol agreed, or ""
     pending: () => controller.pending(),
     get log() {
       return model.get("log");
