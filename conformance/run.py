@@ -1,4 +1,4 @@
-"""The conformance command: Autobahn|Testsuite's fuzzing client against wslearn's CLI server.
+"""The conformance command: Autobahn|Testsuite against wslearn's servers and clients.
 
     python conformance/run.py                          # cases 1-10 against wslearn
     python conformance/run.py --cases 1,2,7.1.*        # some groups, or case patterns
@@ -6,8 +6,11 @@
     python conformance/run.py --compression deflate    # 1-10, 12 and 13, deflate negotiated
     python conformance/run.py --server-arg=--close-timeout=5   # extra server options
     python conformance/run.py -- --close-timeout 5             # the same, after --
+    python conformance/run.py --server asyncio         # wslearn.asyncio's server
+    python conformance/run.py --client threaded        # wslearn.client, the other way round
+    python conformance/run.py --client asyncio         # wslearn.asyncio.connect
 
-What one run does, in order:
+What one run against a server does, in order:
 
 1. finds a Python 2.7 (the suite runs nowhere else) and builds, on the first run only, the
    folder ``.conformance-env/`` with the suite's pinned packages (``py2env.py``);
@@ -26,6 +29,12 @@ What one run does, in order:
 5. reads ``index.json`` (``summary.py``: a case passes only if both verdicts are OK) and
    writes ``conformance/SUMMARY.md`` (``conformance/SUMMARY-deflate.md`` with compression).
 
+With ``--client``, the roles turn round (``fuzz_client``): ``wstest -m fuzzingserver`` listens
+on a free port of 127.0.0.1 and ``clients.py`` drives the chosen wslearn client through the
+cases the usual Autobahn way (``/getCaseCount``, one ``/runCase`` connection per case that
+echoes every message until the close, ``/updateReports``); the summary goes to
+``conformance/SUMMARY-client-<client>.md``.
+
 Exit status: 0 if every case is OK (or informational by design), 1 if not, 2 if the
 suite could not run at all (no Python 2.7, install failed, server did not start).
 """
@@ -40,6 +49,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -60,6 +70,8 @@ REPORTS_DIR = ROOT / ".conformance-reports"
 SUMMARY_FILE = HERE / "SUMMARY.md"
 #: The summary of a run with ``--compression deflate``: SUMMARY.md stays the plain run's.
 DEFLATE_SUMMARY_FILE = HERE / "SUMMARY-deflate.md"
+#: The clients that ``--client`` drives (``clients.py``), each with a summary of its own.
+CLIENTS = ("threaded", "asyncio")
 
 #: Message limit given to the server: case 9.1.6 and 9.2.6 send 16 MiB messages.
 MAX_SIZE = "16MiB"
@@ -76,6 +88,7 @@ SERVERS: Dict[str, List[str]] = {
     "wslearn": [sys.executable, "-m", "wslearn", "serve", "--port", "0", "--quiet"]
     + ["--max-size", MAX_SIZE],
     "websockets": [sys.executable, str(HERE / "websockets_server.py")],
+    "asyncio": [sys.executable, str(HERE / "asyncio_server.py")],
 }
 
 #: Options that turn the server's keepalive Pings off, passed only if its ``--help`` lists
@@ -206,16 +219,29 @@ def wait_for_url(process: subprocess.Popen, log_path: Path) -> str:
     raise RuntimeError(f"the server did not start (its output: {output or 'none'})")
 
 
-def run_wstest(argv: List[str], log_path: Path, cwd: Path, seconds: float) -> Tuple[str, str]:
-    """Run the fuzzing client to its end, printing progress; (how it ended, wstest's log)."""
-    process = start(argv, log_path, cwd, env=py2env.clean_env())
+def run_wstest(
+    argv: List[str],
+    log_path: Path,
+    cwd: Path,
+    seconds: float,
+    *,
+    python3: bool = False,
+    progress_log: Optional[Path] = None,
+) -> Tuple[str, str]:
+    """Run the fuzzing client to its end, printing progress; (how it ended, its log).
+
+    With ``--client`` the process is the client driver instead (``python3``: it keeps this
+    environment), and the progress is read from the fuzzing server's log, ``progress_log``.
+    """
+    process = start(argv, log_path, cwd, env=None if python3 else py2env.clean_env())
     try:
         started = last_print = time.monotonic()
         while process.poll() is None:
             if time.monotonic() - started > seconds:
                 return f"stopped after {seconds:.0f} s (--timeout)", log_path.read_text()
             if time.monotonic() - last_print > PROGRESS_EVERY_SECONDS:
-                done = log_path.read_text(errors="replace").count("Running test case ID")
+                progress = (progress_log or log_path).read_text(errors="replace")
+                done = progress.count("Running test case ID")
                 print(f"  ... {done} cases started ({time.monotonic() - started:.0f} s)")
                 last_print = time.monotonic()
             time.sleep(0.5)
@@ -231,7 +257,9 @@ def parse_wstest_log(log: str) -> Tuple[List[str], str]:
     match = re.search(r"^Cases = (\[.*\])$", log, re.MULTILINE)
     if match:
         cases = [str(c) for c in ast.literal_eval(match.group(1))]
-    version = re.search(r"Testsuite Version ([\w.]+) / Autobahn Version ([\w.]+)", log)
+    version = re.search(r"Testsuite Version ([\w.]+) / Autobahn Version ([\w.]+)", log) or (
+        re.search(r"Autobahn WebSocket ([\w.]+)/([\w.]+) Fuzzing Server", log)  # --client
+    )
     versions = f"{version.group(1)} (autobahn {version.group(2)})" if version else "unknown"
     return cases, versions
 
@@ -242,7 +270,8 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
         argv, extra = argv[: argv.index("--")], argv[argv.index("--") + 1 :]
     parser = argparse.ArgumentParser(
         prog="python conformance/run.py",
-        description="Run Autobahn|Testsuite's fuzzing client against a server; write SUMMARY.md.",
+        description="Run Autobahn|Testsuite's fuzzing client against a server (or its fuzzing "
+        "server against a client, --client); write the summary.",
         epilog="Arguments after -- are passed to the server too.",
     )
     parser.add_argument(
@@ -254,8 +283,15 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     parser.add_argument(
         "--server",
         choices=sorted(SERVERS),
-        default="wslearn",
-        help="server under test (websockets: a reference, for comparison)",
+        help="server under test (default wslearn: its command line; asyncio: "
+        "wslearn.asyncio.serve; websockets: a reference, for comparison)",
+    )
+    parser.add_argument(
+        "--client",
+        choices=CLIENTS,
+        help="test a wslearn client instead (threaded: wslearn.client.connect; asyncio: "
+        "wslearn.asyncio.connect) against Autobahn's fuzzing server; summary in "
+        "conformance/SUMMARY-client-<client>.md",
     )
     parser.add_argument(
         "--server-arg",
@@ -295,11 +331,18 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
         type=Path,
         metavar="PATH",
         help="where to write the summary (default: conformance/SUMMARY.md for "
-        f"wslearn, {DEFLATE_SUMMARY_FILE.name} with compression, the report folder for "
-        "websockets)",
+        f"wslearn, {DEFLATE_SUMMARY_FILE.name} with compression, SUMMARY-asyncio.md for "
+        "the asyncio server, SUMMARY-client-<client>.md with --client, the report folder "
+        "for websockets)",
     )
     args = parser.parse_args(argv)
     args.server_args = args.server_arg + extra
+    if args.client is not None:
+        if args.server is not None or args.server_args:
+            parser.error("--client tests a client: it takes no --server nor server arguments")
+        if args.compression != "none":
+            parser.error("--client runs without compression (groups 1-10)")
+    args.server = args.server or "wslearn"
     if args.cases is None:
         args.cases = "1-10,12,13" if args.compression == "deflate" else "1-10"
     try:
@@ -335,33 +378,38 @@ def conform(args: argparse.Namespace) -> int:
         python2 = py2env.find_python2(args.python2)
         env_dir = py2env.ensure_env(python2, ENV_DIR, rebuild=args.rebuild_env)
         deflate = args.compression == "deflate"
-        report_dir = REPORTS_DIR / (args.server + ("-deflate" if deflate else ""))
+        report_dir = REPORTS_DIR / run_name(args)
         shutil.rmtree(report_dir, ignore_errors=True)  # no stale index.json from an older run
         report_dir.mkdir(parents=True)
-        server_argv = SERVERS[args.server]
-        server_argv = server_argv + keepalive_off(server_help(server_argv), args.server_args)
-        server_argv += (COMPRESSION_ON if deflate else []) + args.server_args
-        log, suite_seconds, notes = fuzz(args, python2, env_dir, report_dir, server_argv)
+        if args.client is not None:
+            agent = f"wslearn-{args.client}"
+            under_test = ("client", f"`python conformance/clients.py --client {args.client}`")
+            log, suite_seconds, notes = fuzz_client(args, python2, env_dir, report_dir, agent)
+        else:
+            agent = args.server
+            server_argv = SERVERS[args.server]
+            server_argv = server_argv + keepalive_off(server_help(server_argv), args.server_args)
+            server_argv += (COMPRESSION_ON if deflate else []) + args.server_args
+            under_test = ("server", f"`{shown(server_argv)}`")
+            log, suite_seconds, notes = fuzz(args, python2, env_dir, report_dir, server_argv)
     except (py2env.Python2Missing, RuntimeError) as error:
         print(f"conformance: cannot run: {error}", file=sys.stderr)
         return 2
     expected, versions = parse_wstest_log(log)
-    summary = load_summary(report_dir / "index.json", args.server, expected)
+    summary = load_summary(report_dir / "index.json", agent, expected)
     info = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "wslearn commit": git_commit(),
         "Autobahn|Testsuite": f"{versions}, Python {py2env.python2_version(python2)}",
-        "server": f"`{shown(server_argv)}`",
+        under_test[0]: under_test[1],
         "cases": " ".join(args.patterns),
         "time": f"{suite_seconds:.0f} s for the suite, {time.monotonic() - began:.0f} s in all",
     }
     if args.compression == "deflate":
         info["compression"] = compression_note(report_dir, args.server)
     info.update({f"note {n}": note for n, note in enumerate(notes, 1)})
-    own = DEFLATE_SUMMARY_FILE if args.compression == "deflate" else SUMMARY_FILE
-    summary_file = args.summary or (own if args.server == "wslearn" else None)
-    summary_file = summary_file or report_dir / "SUMMARY.md"
-    summary_file.write_text(render(summary, info, report_dir))
+    summary_file = args.summary or summary_file_for(args) or report_dir / "SUMMARY.md"
+    summary_file.write_text(render(summary, info, report_dir, peer=under_test[0]))
     for g in summary.groups():
         print(f"{g.group:>2} {g.name:<26} {g.ok:>3}/{g.cases} OK")
     informational = len(summary.by_verdict("informational"))
@@ -371,6 +419,31 @@ def conform(args: argparse.Namespace) -> int:
         f"reports in {report_dir} (open index.html)"
     )
     return 0 if summary.all_ok and not notes else 1
+
+
+def run_name(args: argparse.Namespace) -> str:
+    """The run's folder in ``.conformance-reports/``: ``wslearn``, ``asyncio-deflate``,
+    ``client-threaded``, ..."""
+    if args.client is not None:
+        return f"client-{args.client}"
+    return args.server + ("-deflate" if args.compression == "deflate" else "")
+
+
+def summary_file_for(args: argparse.Namespace) -> Optional[Path]:
+    """Where a run's summary is kept in ``conformance/``; None for the websockets reference.
+
+    Each wslearn implementation and role has its own, so that one run never overwrites
+    another's: ``SUMMARY.md`` (the threaded server), ``SUMMARY-deflate.md``,
+    ``SUMMARY-asyncio.md`` (``-asyncio-deflate``), ``SUMMARY-client-threaded.md``, ...
+    """
+    if args.client is not None:
+        return HERE / f"SUMMARY-client-{args.client}.md"
+    deflate = args.compression == "deflate"
+    if args.server == "wslearn":
+        return DEFLATE_SUMMARY_FILE if deflate else SUMMARY_FILE
+    if args.server == "asyncio":
+        return HERE / f"SUMMARY-asyncio{'-deflate' if deflate else ''}.md"
+    return None
 
 
 def compression_note(report_dir: Path, agent: str) -> str:
@@ -434,6 +507,72 @@ def fuzz(
         return log, seconds, notes
     finally:
         stop(server)
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that nothing listens on now (the system picks it)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for_port(process: subprocess.Popen, port: int, log_path: Path) -> None:
+    """Return once ``port`` of 127.0.0.1 accepts connections; RuntimeError if it never does."""
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    output = log_path.read_text(errors="replace").strip()[-2000:]
+    raise RuntimeError(f"the fuzzing server did not start (its output: {output or 'none'})")
+
+
+def fuzz_client(
+    args: argparse.Namespace, python2: str, env_dir: Path, report_dir: Path, agent: str
+) -> Tuple[str, float, List[str]]:
+    """Start Autobahn's fuzzing server, drive a wslearn client through it, stop the server.
+
+    The fuzzing server listens on a free port of 127.0.0.1 and runs the chosen cases for any
+    client that asks; ``clients.py`` is that client (its output in ``client.log``). Returns
+    the fuzzing server's log, how long the cases took, and notes on what went wrong.
+    """
+    notes: List[str] = []
+    url = f"ws://127.0.0.1:{free_port()}"
+    spec = {
+        "url": url,
+        "outdir": str(report_dir),
+        "cases": args.patterns,
+        "exclude-cases": [],
+        "exclude-agent-cases": {},
+    }
+    (report_dir / "fuzzingserver.json").write_text(json.dumps(spec, indent=2) + "\n")
+    wstest_log = report_dir / "wstest.log"
+    argv = py2env.wstest_argv(python2, env_dir, "-m", "fuzzingserver", "-s", "fuzzingserver.json")
+    fuzzing_server = start(argv, wstest_log, report_dir, env=py2env.clean_env())
+    try:
+        wait_for_port(fuzzing_server, int(url.rsplit(":", 1)[1]), wstest_log)
+        print(f"Autobahn's fuzzing server on {url}; client: {args.client} (python2: {python2})")
+        began = time.monotonic()
+        client_argv = [sys.executable, str(HERE / "clients.py"), "--client", args.client]
+        client_argv += ["--url", url, "--agent", agent]
+        ended, _ = run_wstest(
+            client_argv,
+            report_dir / "client.log",
+            ROOT,
+            args.timeout,
+            python3=True,
+            progress_log=wstest_log,
+        )
+        seconds = time.monotonic() - began
+        if ended != "finished":
+            notes.append(f"the client driver {ended} (see {report_dir / 'client.log'})")
+        if fuzzing_server.poll() is not None:
+            notes.append(f"the fuzzing server exited during the run ({fuzzing_server.returncode})")
+        return wstest_log.read_text(errors="replace"), seconds, notes
+    finally:
+        stop(fuzzing_server)
 
 
 if __name__ == "__main__":

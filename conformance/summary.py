@@ -163,7 +163,7 @@ def short(value: Any, limit: int = DETAIL_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def case_details(report_dir: Path, result: CaseResult) -> List[str]:
+def case_details(report_dir: Path, result: CaseResult, peer: str = "server") -> List[str]:
     """What Autobahn says about one case: description, expected vs observed, close codes."""
     if not result.report_file or not (report_dir / result.report_file).is_file():
         return ["(no case report file)"]
@@ -179,15 +179,19 @@ def case_details(report_dir: Path, result: CaseResult) -> List[str]:
     closing = report.get("resultClose", "")
     lines.append(
         f"close: {short(closing)} (expected close: {short(report.get('expectedClose', {}))}; "
-        f"server sent code {report.get('remoteCloseCode')} "
+        f"{peer} sent code {report.get('remoteCloseCode')} "
         f"reason {short(report.get('remoteCloseReason'), 60)}; "
         f"clean: {report.get('wasClean')}, dropped by Autobahn: {report.get('droppedByMe')})"
     )
     return lines
 
 
-def render(summary: Summary, info: Dict[str, str], report_dir: Path) -> str:
-    """The Markdown of ``SUMMARY.md``: the run's facts, counts per group, every case not OK."""
+def render(summary: Summary, info: Dict[str, str], report_dir: Path, peer: str = "server") -> str:
+    """The Markdown of ``SUMMARY.md``: the run's facts, counts per group, every case not OK.
+
+    ``peer`` is the role under test (``"server"``, or ``"client"`` against Autobahn's fuzzing
+    server): the close codes the report lists are the ones that side sent.
+    """
     out = ["# Autobahn|Testsuite conformance: last run", ""]
     out += [f"- {key}: {value}" for key, value in info.items()]
     not_ok = summary.by_verdict("not ok")
@@ -222,7 +226,7 @@ def render(summary: Summary, info: Dict[str, str], report_dir: Path) -> str:
             f"- **{result.case}**: behavior {result.behavior}, "
             f"close behavior {result.behavior_close}"
         )
-        out += [f"  - {line}" for line in case_details(report_dir, result)]
+        out += [f"  - {line}" for line in case_details(report_dir, result, peer)]
     for case in summary.missing:
         out.append(f"- **{case}**: missing from the report (the run ended before it)")
     out += ["", "## Informational by design", ""]
@@ -233,5 +237,5 @@ def render(summary: Summary, info: Dict[str, str], report_dir: Path) -> str:
         note = ""
         if result.report_file and report_file.is_file():
             note = short(json.loads(report_file.read_text()).get("result", ""))
-        out.append(f"- {result.case}: {note} (server sent close code {result.remote_close_code})")
+        out.append(f"- {result.case}: {note} ({peer} sent close code {result.remote_close_code})")
     return "\n".join(out) + "\n"

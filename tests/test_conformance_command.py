@@ -99,12 +99,19 @@ def test_keepalive_is_turned_off_only_if_the_server_has_the_option() -> None:
     assert keepalive_off("  --close-timeout SECONDS", []) == []
 
 
-def test_the_wstest_log_gives_the_cases_asked_for_and_the_versions() -> None:
-    log = (
+@pytest.mark.parametrize(
+    "first_lines",
+    [
         "Autobahn Fuzzing WebSocket Client (Autobahn Testsuite Version 0.8.2 / "
-        "Autobahn Version 0.10.9)\nOk, will run 2 test cases against 1 servers\n"
-        "Cases = ['1.1.1', '7.13.1']\n"
-    )
+        "Autobahn Version 0.10.9)\nOk, will run 2 test cases against 1 servers",
+        # --client: the fuzzing server's log says the same in its own words.
+        "Autobahn WebSocket 0.8.2/0.10.9 Fuzzing Server (Port 9123)\n"
+        "Ok, will run 2 test cases for any clients connecting",
+    ],
+    ids=["fuzzingclient", "fuzzingserver"],
+)
+def test_the_wstest_log_gives_the_cases_asked_for_and_the_versions(first_lines: str) -> None:
+    log = first_lines + "\nCases = ['1.1.1', '7.13.1']\n"
     assert parse_wstest_log(log) == (["1.1.1", "7.13.1"], "0.8.2 (autobahn 0.10.9)")
 
 
@@ -156,3 +163,101 @@ def test_the_compression_note_counts_the_cases_whose_101_accepted_deflate(tmp_pa
     assert compression_note(tmp_path, "wslearn").startswith(
         "permessage-deflate accepted in 1 of 2 cases"
     )
+
+
+def test_client_runs_have_their_own_agent_folder_and_summary() -> None:
+    from conformance.run import HERE, SUMMARY_FILE, parse_args, run_name, summary_file_for
+
+    plain = parse_args([])
+    assert (plain.server, plain.client, run_name(plain)) == ("wslearn", None, "wslearn")
+    assert summary_file_for(plain) == SUMMARY_FILE
+    for client in ("threaded", "asyncio"):
+        args = parse_args(["--client", client])
+        assert args.patterns == case_patterns("1-10")
+        assert run_name(args) == f"client-{client}"
+        assert summary_file_for(args) == HERE / f"SUMMARY-client-{client}.md"
+    asyncio_server = parse_args(["--server", "asyncio"])
+    assert summary_file_for(asyncio_server) == HERE / "SUMMARY-asyncio.md"
+    deflate = parse_args(["--server", "asyncio", "--compression", "deflate"])
+    assert summary_file_for(deflate) == HERE / "SUMMARY-asyncio-deflate.md"
+    assert run_name(deflate) == "asyncio-deflate"
+    assert summary_file_for(parse_args(["--server", "websockets"])) is None
+
+
+def test_client_runs_refuse_server_options(capsys: pytest.CaptureFixture[str]) -> None:
+    from conformance.run import parse_args
+
+    for argv in (
+        ["--client", "threaded", "--server", "wslearn"],
+        ["--client", "threaded", "--", "--close-timeout", "5"],
+        ["--client", "asyncio", "--compression", "deflate"],
+        ["--client", "curl"],
+    ):
+        with pytest.raises(SystemExit) as stopped:
+            parse_args(argv)
+        assert stopped.value.code == 2, argv
+    assert "--client" in capsys.readouterr().err
+
+
+def test_a_client_summary_names_the_client_as_the_peer() -> None:
+    summary = load_summary(INDEX, "wslearn")
+    text = render(summary, {"client": "`python conformance/clients.py`"}, FIXTURES, peer="client")
+    assert "client sent code 1002" in text and "server sent code" not in text
+    assert "- client: `python conformance/clients.py`" in text
+
+
+def test_the_free_port_is_free_and_the_wait_for_it_is_bounded(tmp_path: Path) -> None:
+    from conformance import run
+
+    port = run.free_port()
+    exited = subprocess.Popen([sys.executable, "-c", "pass"])
+    exited.wait(timeout=30)
+    log = tmp_path / "wstest.log"
+    log.write_text("it never listened")
+    with pytest.raises(RuntimeError, match="never listened"):
+        run.wait_for_port(exited, port, log)  # the process is gone: no waiting out the bound
+
+
+def test_the_client_driver_asks_echoes_and_updates_reports(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """clients.py against a stand-in for the fuzzing server (websockets, in a thread): it asks
+    for the count, echoes each case's messages until the close, then asks for the reports."""
+    import threading
+
+    from websockets.sync.server import ServerConnection, serve
+
+    from conformance import clients
+
+    seen: list = []
+
+    def fuzzing_server(ws: ServerConnection) -> None:
+        path = ws.request.path if ws.request is not None else ""
+        seen.append(path)
+        if path == "/getCaseCount":
+            ws.send("2")
+        elif path.startswith("/runCase"):
+            ws.send("text é")
+            ws.send(b"\x00binary")
+            seen.append((ws.recv(timeout=5), ws.recv(timeout=5)))
+        ws.close()
+
+    with serve(fuzzing_server, "127.0.0.1", 0) as server:
+        thread = threading.Thread(target=server.serve_forever)
+        thread.start()
+        try:
+            url = f"ws://127.0.0.1:{server.socket.getsockname()[1]}"
+            assert clients.main(["--client", "threaded", "--url", url, "--agent", "me"]) == 0
+        finally:
+            server.shutdown()
+            thread.join(10)
+    echoed = ("text é", b"\x00binary")
+    assert seen == [
+        "/getCaseCount",
+        "/runCase?case=1&agent=me",
+        echoed,
+        "/runCase?case=2&agent=me",
+        echoed,
+        "/updateReports?agent=me",
+    ]
+    assert "case 2: closed 1000" in capsys.readouterr().out
