@@ -4,6 +4,7 @@ and a peer that reads nothing is given up on after ``write_timeout``."""
 from __future__ import annotations
 
 import socket
+import sys
 import threading
 import time
 
@@ -104,6 +105,39 @@ def test_a_slow_but_steady_reader_is_not_given_up():
             time.sleep(0.2)
             got += theirs.recv(8192)
         assert outbox.stuck is None and not outbox.closed
+
+
+def tcp_pair(send_buffer: int, receive_buffer: int):
+    """Two ends of a loopback TCP connection: ours with ``send_buffer``, theirs small."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        theirs = socket.socket()
+        theirs.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        theirs.connect(listener.getsockname())
+        ours, _ = listener.accept()
+    ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
+    return ours, theirs
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux's SIOCOUTQ")
+def test_a_steady_reader_behind_a_large_send_buffer_is_not_given_up():
+    # A blocked send() wakes only once about a third of the send buffer is free: here some
+    # 700 kB, which the reader (some 600 kB/s) frees in more than write_timeout (0.5 s).
+    # The outbox must see the reads themselves, not only send() returning.
+    ours, theirs = tcp_pair(send_buffer=2**20, receive_buffer=32768)
+    lock = threading.Lock()
+    outbox = Outbox(ours, lock, write_timeout=0.5)
+    total = 3_000_000
+    with ours, theirs:
+        with lock:
+            outbox.put(b"s" * total, wait=False)
+        got = 0
+        theirs.settimeout(5)
+        while got < total and not outbox.closed:
+            time.sleep(0.02)
+            chunk = theirs.recv(16_000)  # 16 kB every 20 ms
+            assert chunk, f"EOF after {got} bytes: {outbox.stuck}"
+            got += len(chunk)
+        assert outbox.stuck is None and got == total
 
 
 def test_a_waiting_put_returns_once_its_bytes_are_out_and_lets_others_use_the_lock():

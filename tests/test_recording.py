@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import threading
 import types
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import pytest
 
 import wslearn.recording
 from wslearn import Frame, FrameReader, Headers, Opcode, parse_frame_header
+from wslearn.frame_recording import FrameRecording
 from wslearn.recording import ConnectionRecord, FrameRecord, Recorder
 
 KEY = bytes.fromhex("37 fa 21 3d")  # RFC 6455 §5.7
@@ -543,3 +544,36 @@ def test_a_recorder_cuts_the_inflated_preview_to_its_own_bound_even_when_filled_
     assert kept.inflated is not None and kept.inflated.length == 5000
     assert kept.inflated.preview == b"y" * 8
     assert recorder.held_bytes() <= recorder.byte_bound
+
+
+# ---------------------------------------------------------------- FrameRecording (the glue)
+
+
+def record_frames(frames: List[Tuple[str, Frame]], *, secret: bool) -> List[FrameRecord]:
+    """What a connection's FrameRecording hands on for ``(direction, frame)`` in order."""
+    kept: List[FrameRecord] = []
+    recording = FrameRecording(7, kept.append, 256, secret_first_message=secret)
+    for direction, frame in frames:
+        masked = KEY if direction == "in" else None
+        recording(direction, from_the_wire(frame, masked))
+    return kept
+
+
+def test_the_secret_first_message_is_recorded_redacted_in_every_frame_and_only_it() -> None:
+    frames = [
+        ("out", Frame(Opcode.TEXT, b"welcome")),  # the server's own message is not secret
+        ("in", Frame(Opcode.TEXT, b"tok", fin=False)),
+        ("in", Frame(Opcode.PING, b"between")),  # a control frame between fragments
+        ("in", Frame(Opcode.CONT, b"en-1", fin=False)),
+        ("in", Frame(Opcode.CONT, b"23", fin=True)),
+        ("in", Frame(Opcode.TEXT, b"hello")),
+    ]
+    kept = record_frames(frames, secret=True)
+    assert [r.redacted for r in kept] == [False, True, False, True, True, False]
+    for record in (kept[1], kept[3], kept[4]):
+        assert record.payload_preview == b"" and record.wire_preview == b""
+        assert record.mask is not None  # the header is kept whole, its key too
+    assert [r.length for r in kept] == [7, 3, 7, 4, 2, 5]  # lengths stay exact
+    assert kept[2].payload_preview == b"between" and kept[5].payload_preview == b"hello"
+    assert [r.stream_offset for r in kept[1:]] == [0, 9, 22, 32, 40]  # 6-byte headers
+    assert not any(r.redacted for r in record_frames(frames, secret=False))

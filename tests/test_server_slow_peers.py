@@ -7,6 +7,7 @@ The server in the test's own process (``wslearn.serve``), so the records can be 
 from __future__ import annotations
 
 import socket
+import sys
 import threading
 import time
 
@@ -14,6 +15,7 @@ import pytest
 from helpers import rawclient as rc
 
 import wslearn
+from wslearn.outbox import SIOCINQ, kernel_queue
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -119,3 +121,41 @@ def test_a_silent_peer_is_recorded_as_closed_by_the_keepalive():
         assert "no Pong within 0.3 s" in record.error
         pings = server.recorder.frames(direction="out")
         assert [f.opcode_name for f in pings][:1] == ["PING"]
+
+
+def test_a_connection_tells_what_waits_in_the_servers_memory_and_in_its_kernel():
+    # The handler queues 2 MB without waiting for a peer that reads nothing, with a small
+    # kernel send buffer: most of it must wait in the server's memory (backlog), the rest
+    # in the kernel (send_queue), and both empty once the peer reads it all.
+    size = 2_000_000
+    ready = threading.Event()
+
+    def flood_once(connection, message):
+        connection.send_buffer = 16384
+        connection.send(b"q" * size, timeout=0)  # never waits: what is left stays queued
+        ready.set()
+
+    with wslearn.serve(port=0, handler=flood_once, write_limit=2**22, write_timeout=30) as server:
+        with rc.handshake(server.port, receive_buffer=SMALL_BUFFER) as peer:
+            peer.sendall(rc.frame(0x1, b"go"))
+            assert ready.wait(10)
+            [conn] = server.connections
+            assert 16384 <= conn.send_buffer  # (Linux reports twice what was set)
+            assert 0 < conn.backlog < size
+            if sys.platform.startswith("linux"):  # SIOCOUTQ and SIOCINQ are Linux's
+                # Every byte of the frame (10 bytes of header, then the payload) is in one
+                # of three places: the server's memory, its kernel, or the peer's kernel.
+                def where() -> tuple:
+                    unread = kernel_queue(peer, SIOCINQ)
+                    return conn.backlog, conn.send_queue, unread
+
+                assert rc.wait_until(lambda: sum(where()) == size + 10), where()
+                assert all(count > 0 for count in where())
+            got = 0
+            peer.settimeout(10)
+            while got < size + 10:  # the frame: a 10-byte header, then the payload
+                chunk = peer.recv(1 << 20)
+                assert chunk, f"EOF after {got} bytes"
+                got += len(chunk)
+            assert rc.wait_until(lambda: conn.backlog == 0 and conn.send_queue in (0, None))
+    assert conn.send_queue is None and conn.send_buffer is None  # its socket is closed

@@ -58,3 +58,17 @@ def test_format_frame_marks_a_compressed_frame_and_shows_its_payload_as_bytes():
         wslearn.Frame(wslearn.Opcode.TEXT, b"Hello"), time=0.0, connection=1, direction="out"
     )
     assert "rsv1" not in format_frame(plain) and format_frame(plain).endswith("'Hello'")
+
+
+def test_format_frame_shows_a_redacted_payload_as_redacted_with_its_exact_length():
+    frame = wslearn.Frame(wslearn.Opcode.TEXT, b"secret-token" * 30)  # 360 bytes
+    record = wslearn.FrameRecord.from_frame(
+        frame, time=0.0, connection=2, direction="in", preview_bytes=0, redacted=True
+    )
+    line = format_frame(record)
+    assert line == "#2 -> TEXT   fin=1 masked=0 len=360 (16-bit) [redacted]"
+    # Not redacted, an empty preview is only cut short: the line says how much is missing.
+    cut = wslearn.FrameRecord.from_frame(
+        frame, time=0.0, connection=2, direction="in", preview_bytes=0
+    )
+    assert format_frame(cut).endswith("len=360 (16-bit) '' (+360 B)")

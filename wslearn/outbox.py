@@ -24,10 +24,30 @@ takes nothing at all for ``write_timeout`` seconds is given up on. The outbox sa
 :attr:`Outbox.stuck`, drops what is unsent and shuts the socket down, which ends the
 connection (its record says 1008, with that reason).
 
+**What counts as "takes nothing".** A blocked ``send()`` is a poor witness: Linux wakes it
+only once about a third of the send buffer is free, and on loopback it grows that buffer to
+some 3 MB by itself. A reader steadily taking 256 KiB/s frees a third of it in about 4 s, so
+a ``send()`` that waits ``write_timeout=1`` s times out while the peer reads all along: it
+was closed with 1008 (``wslearn.experiments.backpressure.slow_reader(send_buffer=None)``,
+after 1.02 s). So a write waits in slices (a tenth of ``write_timeout``,
+:data:`PROGRESS_CHECKS`) and, between two, asks the kernel how many bytes it still holds
+unsent (Linux's ``SIOCOUTQ``, :func:`unsent_in_kernel`): a count that went down means the
+peer took bytes, and the ``write_timeout`` clock starts again. Only a peer that takes no
+byte for ``write_timeout`` seconds is given up on (a slice late at most). Where the kernel
+cannot say, one wait lasts ``write_timeout``, as a blocked ``send()`` tells no more.
+The same run with this rule: the reader read its 1 MB in 4 s and closed normally (1000).
+
+Capping each socket's send buffer (``SO_SNDBUF``) would wake ``send()`` sooner, but does not
+fix the judgement (a reader slower than a third of the cap per ``write_timeout`` would still
+look stuck), and it turns off the kernel's auto-sizing, which a connection over a real
+network needs to fill its bandwidth times its round trip. The kernel bounds that buffer
+itself (``net.ipv4.tcp_wmem``; and ``tcp_mem`` for all sockets); a server that wants a
+smaller bound per peer sets one (``ServerConnection.send_buffer``).
+
 Every method is called with the connection's lock held (the lock is passed in), so
 bytes are queued in the very order the protocol made them. The socket stays in blocking
 mode: a write that must not wait says so (``MSG_DONTWAIT``), and a write that may wait does
-so in the kernel, for ``write_timeout`` seconds at most (the socket's ``SO_SNDTIMEO``).
+so in the kernel, one slice at a time (the socket's ``SO_SNDTIMEO``).
 """
 
 from __future__ import annotations
@@ -36,12 +56,23 @@ import socket
 import struct
 import sys
 import threading
+import time
 from collections import deque
 from typing import Deque, Optional
 
 from .deadline import Deadline
 
-__all__ = ["DEFAULT_WRITE_LIMIT", "DEFAULT_WRITE_TIMEOUT", "Outbox", "linger_close"]
+__all__ = [
+    "DEFAULT_WRITE_LIMIT",
+    "DEFAULT_WRITE_TIMEOUT",
+    "PROGRESS_CHECKS",
+    "SIOCINQ",
+    "SIOCOUTQ",
+    "Outbox",
+    "kernel_queue",
+    "linger_close",
+    "unsent_in_kernel",
+]
 
 #: A sender waits while more than this many bytes are unsent (websockets' ``write_limit``
 #: is 32 KiB above the kernel's buffers; the same order of size).
@@ -52,6 +83,38 @@ DEFAULT_WRITE_TIMEOUT = 10.0
 #: Send only what the kernel takes now. (Windows has no such flag: there a write waits as
 #: ``sendall()`` does, and a slow reader holds up whoever sends to it.)
 DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
+#: A write that waits looks this many times per ``write_timeout`` whether the peer took bytes.
+PROGRESS_CHECKS = 10
+
+#: Linux ``ioctl`` requests: bytes in a socket's send buffer not yet acknowledged by the
+#: peer (``SIOCOUTQ``, the same number as ``TIOCOUTQ``), and bytes in its receive buffer
+#: not yet read by the program (``SIOCINQ``, the same number as ``FIONREAD``).
+SIOCOUTQ = 0x5411
+SIOCINQ = 0x541B
+
+
+def kernel_queue(sock: socket.socket, request: int) -> Optional[int]:
+    """What the kernel answers ``request`` (:data:`SIOCOUTQ` or :data:`SIOCINQ`) for ``sock``;
+    None where it cannot say (not Linux, or the socket is closed)."""
+    if not sys.platform.startswith("linux") or sock.fileno() < 0:
+        return None
+    import fcntl  # here, not at the top: Windows has no fcntl module
+
+    try:
+        answer = fcntl.ioctl(sock.fileno(), request, struct.pack("i", 0))
+    except OSError:
+        return None
+    return int(struct.unpack("i", answer)[0])
+
+
+def unsent_in_kernel(sock: socket.socket) -> Optional[int]:
+    """Bytes ``sock``'s kernel took from ``send()`` that the peer has not acknowledged yet.
+
+    TCP acknowledges what lands in the peer's receive buffer; once that is full, only the
+    peer's reads make room, so the count goes down exactly as fast as the peer reads.
+    None where the kernel cannot say.
+    """
+    return kernel_queue(sock, SIOCOUTQ)
 
 
 class Outbox:
@@ -70,8 +133,14 @@ class Outbox:
         self.write_timeout = write_timeout
         #: Why the peer was given up on, if it was.
         self.stuck: Optional[str] = None
-        if sys.platform != "win32":  # a write that waits, waits write_timeout at most
-            seconds, fraction = divmod(write_timeout, 1.0)
+        #: Bytes put that never reached the kernel: the backlog dropped by :meth:`close`.
+        self.dropped = 0
+        # Where the kernel tells what the peer took, a write waits a slice at a time and
+        # looks; elsewhere it waits write_timeout at once (see the module's docstring).
+        self._measures = unsent_in_kernel(sock) is not None
+        wait = write_timeout / PROGRESS_CHECKS if self._measures else write_timeout
+        if sys.platform != "win32":  # a write that waits, waits this long at most
+            seconds, fraction = divmod(wait, 1.0)
             timeval = struct.pack("ll", int(seconds), int(fraction * 1e6))
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
 
@@ -127,6 +196,7 @@ class Outbox:
     def close(self) -> None:
         """Drop what is unsent and refuse more: the connection is ending."""
         self.closed = True
+        self.dropped += self._backlog
         self._chunks.clear()
         self._backlog = 0
         self._room.notify_all()
@@ -159,10 +229,12 @@ class Outbox:
     def _write_all(self) -> None:
         """Write until nothing is left, the lock released while the kernel takes the bytes.
 
-        Each write waits for room in the kernel for ``write_timeout`` seconds at most; a
-        peer that takes nothing for that long is given up on.
+        Each write waits for room in the kernel one slice at most; a peer that takes
+        nothing for ``write_timeout`` seconds, slice after slice, is given up on.
         """
         self._writing = True  # from now on only this thread writes: other puts just queue
+        progress = time.monotonic()  # when the peer last took bytes
+        unsent = unsent_in_kernel(self._sock)
         try:
             while self._chunks and not self.closed:
                 chunk = self._chunks[0]
@@ -170,20 +242,27 @@ class Outbox:
                 try:
                     sent = self._sock.send(chunk)
                 except (BlockingIOError, InterruptedError):
-                    sent = 0  # write_timeout passed, and the peer took nothing
+                    sent = 0  # a slice passed, and the kernel took nothing
                 except OSError:
                     sent = -1  # the peer is gone (reset, or the socket was shut down)
                 finally:
                     self._lock.acquire()
                 if self.closed:
                     return
-                if sent == 0:
-                    self._give_up()
-                    return
                 if sent < 0:
                     self.close()
                     return
-                self._taken(chunk, sent)
+                if sent > 0:
+                    self._taken(chunk, sent)
+                    progress, unsent = time.monotonic(), unsent_in_kernel(self._sock)
+                    continue
+                # The kernel took nothing for a slice: did the peer read meanwhile?
+                before, unsent = unsent, unsent_in_kernel(self._sock)
+                if before is not None and unsent is not None and unsent < before:
+                    progress = time.monotonic()
+                elif not self._measures or time.monotonic() - progress >= self.write_timeout:
+                    self._give_up()
+                    return
         finally:
             self._writing = False
 

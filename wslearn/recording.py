@@ -193,6 +193,9 @@ class FrameRecord:
     ``inflated`` is set on the first frame of a compressed message (RSV1, RFC 7692 §6):
     the inflated message's length and preview (:class:`InflatedMessage`), next to the
     compressed bytes of ``payload_preview``. ``None`` for every other frame.
+
+    ``redacted``: a secret payload (a token sent as a connection's first message, see
+    :mod:`wslearn.frame_recording`): no preview kept, inflated or not; lengths stay exact.
     """
 
     time: float
@@ -203,6 +206,7 @@ class FrameRecord:
     payload_preview: bytes
     stream_offset: int
     inflated: Optional[InflatedMessage] = None
+    redacted: bool = False
 
     # The header's fields, read through ``head``.
 
@@ -303,6 +307,7 @@ class FrameRecord:
         stream_offset: int = 0,
         preview_bytes: int = 256,
         inflated: Optional[InflatedMessage] = None,
+        redacted: bool = False,
     ) -> "FrameRecord":
         """Record ``frame`` from the header and wire bytes its reader or Connection kept.
 
@@ -326,6 +331,7 @@ class FrameRecord:
             payload_preview=preview,
             stream_offset=stream_offset,
             inflated=inflated,
+            redacted=redacted,
         )
 
 

@@ -359,6 +359,7 @@ class Server:
             ping_interval=self.ping_interval,
             ping_timeout=self.ping_timeout,
             compression=self.compression,
+            secret_first_message=getattr(self._handler, "secret_first_message", False) is True,
         )
 
     def _add_connection(self, conn: ServerConnection) -> bool:

@@ -33,19 +33,19 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from typing import TYPE_CHECKING, Callable, Dict, Iterator, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Callable, Iterator, Optional, Tuple, Union
 
 from .connection import Binary, Connection, Event, Failed, Pong, State, Text
 from .deadline import Deadline
 from .errors import ConnectionClosed, HandshakeError
-from .frames import Frame
+from .frame_recording import FrameRecording
 from .handshake import accept_response, reject_response, validate_request
 from .http11 import parse_request
 from .keepalive import PING_PAYLOAD, Keepalive
-from .opcodes import CloseCode, Opcode
-from .outbox import Outbox, linger_close
+from .opcodes import CloseCode
+from .outbox import Outbox, linger_close, unsent_in_kernel
 from .permessage_deflate import PerMessageDeflate
-from .recording import ConnectionRecord, FrameRecord, InflatedMessage
+from .recording import ConnectionRecord, FrameRecord
 from .redaction import proxy_evidence, redact_request
 from .server_settings import ConnectionSettings
 from .static_files import page_response
@@ -53,57 +53,12 @@ from .static_files import page_response
 if TYPE_CHECKING:
     from .server import Server
 
-__all__ = ["ConnectionSettings", "FrameRecording", "ServerConnection"]
+__all__ = ["ConnectionSettings", "FrameRecording", "Message", "ServerConnection"]
 
 Message = Union[str, bytes]
 
 #: At most this many ``recv()`` sizes are kept per connection (then they are only counted).
 MAX_READS_RECORDED = 1000
-
-
-class FrameRecording:
-    """Turns each frame that crosses the wire into a record, laid over the byte stream.
-
-    A connection's frame observer: it numbers the bytes in each direction, so a record says
-    where in the stream its frame started, and hands each record to ``on_frame``.
-    """
-
-    def __init__(
-        self, connection_id: int, on_frame: Callable[[FrameRecord], None], preview_bytes: int
-    ) -> None:
-        self.connection_id = connection_id
-        self.on_frame = on_frame
-        self.preview_bytes = preview_bytes
-        self.offsets = {"in": 0, "out": 0}  # bytes seen so far in each direction
-        # Per direction: the compressed message whose frames are crossing now, if any.
-        self.compressed: Dict[str, Optional[InflatedMessage]] = {"in": None, "out": None}
-
-    def __call__(self, direction: str, frame: Frame) -> None:
-        assert frame.header is not None
-        offset = self.offsets[direction]
-        self.offsets[direction] += frame.header.header_size + frame.header.length
-        starts = frame.opcode in (Opcode.TEXT, Opcode.BINARY)  # a message's first frame
-        if starts:  # RFC 7692 §6: RSV1 here says "compressed"; the message is noted once whole
-            self.compressed[direction] = InflatedMessage(self.preview_bytes) if frame.rsv1 else None
-        self.on_frame(
-            FrameRecord.from_frame(
-                frame,
-                time=time.time(),
-                connection=self.connection_id,
-                direction=direction,
-                stream_offset=offset,
-                preview_bytes=self.preview_bytes,
-                inflated=self.compressed[direction] if starts else None,
-            )
-        )
-
-    def message(self, direction: str, message: Message) -> None:
-        """A whole message went ``direction`` (a Text or Binary event, or what was sent): if
-        it crossed compressed, the record of its first frame gets it, inflated."""
-        inflated = self.compressed[direction]
-        if inflated is not None:
-            self.compressed[direction] = None
-            inflated.fill(message)
 
 
 class ServerConnection:
@@ -148,7 +103,12 @@ class ServerConnection:
         self._abandoned: Optional[Tuple[int, str]] = None
         # Not a method of this object: the Connection holds its observer, and a bound
         # method would tie the two in a cycle that only the garbage collector frees.
-        self._recording = FrameRecording(record.id, on_frame, settings.preview_bytes)
+        self._recording = FrameRecording(
+            record.id,
+            on_frame,
+            settings.preview_bytes,
+            secret_first_message=settings.secret_first_message,
+        )
         self.protocol = self._protocol(None)
 
     def _protocol(self, deflate: Optional[PerMessageDeflate]) -> Connection:
@@ -171,6 +131,38 @@ class ServerConnection:
     @property
     def open(self) -> bool:
         return self.protocol.state is State.OPEN
+
+    @property
+    def backlog(self) -> int:
+        """Bytes sent to this peer that wait in the server's memory: the kernel did not
+        take them yet (:class:`~wslearn.outbox.Outbox`; at most about ``write_limit``)."""
+        return self._outbox.backlog
+
+    @property
+    def send_queue(self) -> Optional[int]:
+        """Bytes the kernel took for this peer that the peer has not acknowledged yet
+        (Linux's ``SIOCOUTQ``): what waits in the socket's send buffer. None where the
+        kernel cannot say (not Linux, or the socket is closed)."""
+        return unsent_in_kernel(self._sock)
+
+    @property
+    def send_buffer(self) -> Optional[int]:
+        """The kernel's send buffer for this peer (``SO_SNDBUF``), as the kernel reports it;
+        None once the socket is closed.
+
+        Linux sizes it by itself (up to ``net.ipv4.tcp_wmem``'s maximum: some 4 MB) and
+        reports twice what was set (its bookkeeping). Setting it fixes the size, and so
+        bounds what a slow reader holds in the kernel, but turns that auto-sizing off:
+        :mod:`wslearn.outbox` says why the server does not do so by itself.
+        """
+        try:
+            return self._sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+        except OSError:
+            return None
+
+    @send_buffer.setter
+    def send_buffer(self, size: int) -> None:
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
 
     # ------------------------------------------------------------------ sending
 
@@ -196,7 +188,9 @@ class ServerConnection:
                 self._outbox.put(self.protocol.data_to_send(), wait=wait > 0)
                 if self._outbox.stuck is None:
                     return
-            behind = self._outbox.backlog
+                behind = self._outbox.dropped  # it gave up while writing, and dropped these
+            else:
+                behind = self._outbox.backlog
         self._abandon(CloseCode.POLICY_VIOLATION, f"peer too slow: {behind} bytes unread")
         raise ConnectionClosed(
             f"connection #{self.id} closed: its peer left {behind} bytes unread for {wait:g} s"

@@ -132,3 +132,6 @@ class ConnectionSettings:
     ping_timeout: Optional[float] = DEFAULT_PING_TIMEOUT
     #: permessage-deflate: off unless ``compression="deflate"``.
     compression: CompressionSettings = CompressionSettings()
+    #: Record each connection's first incoming message redacted: the handler says it holds
+    #: a credential (``secret_first_message``, :mod:`wslearn.auth`).
+    secret_first_message: bool = False

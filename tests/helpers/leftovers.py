@@ -9,16 +9,20 @@ It gives them a grace period to exit, then reports each one (pid and command lin
 and makes the run fail.
 
 ``tests/conftest.py`` loads it for the whole suite.
+
+Within the test process, :func:`open_things` and :func:`left_behind` check the same for one
+piece of work: the wslearn threads and the sockets it leaves open when it returns.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, FrozenSet, List
 
 import pytest
 
@@ -47,6 +51,21 @@ def marked_processes(value: str, name: str = MARK) -> Dict[int, str]:
             continue
         found[int(entry.name)] = command.decode(errors="replace")[:300]
     return found
+
+
+def open_things() -> FrozenSet[str]:
+    """The wslearn threads alive and the sockets open in this process, by name (Linux)."""
+    threads = {f"{t.name} {t.ident}" for t in threading.enumerate() if "wslearn" in t.name}
+    links = {os.path.realpath(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")}
+    return frozenset(threads | {link for link in links if "socket:" in link})
+
+
+def left_behind(before: FrozenSet[str]) -> FrozenSet[str]:
+    """What is open now and was not ``before``, once the last threads had 2 s to end."""
+    deadline = time.monotonic() + 2.0
+    while (new := open_things() - before) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return new
 
 
 def pytest_configure(config: pytest.Config) -> None:
