@@ -6,7 +6,8 @@ notebook teaches is importable from here:
 
 * :func:`accept_key` — the ``Sec-WebSocket-Accept`` computation (§4.2.2)
 * :func:`parse_request`, :func:`validate_request`, :func:`accept_response`,
-  :func:`reject_response`, :func:`client_request`, :func:`check_response` — the handshake (§4)
+  :func:`reject_response`, :func:`client_request`, :func:`check_response` — the handshake (§4);
+  :func:`select_subprotocol`, the server's choice of subprotocol (§4.2.2)
 * :func:`parse_frame_header`, :class:`Frame` — the frame format (§5.2); :class:`Close`, a
   Close frame's code and reason (§5.5.1)
 * :func:`unmask` — masking and unmasking (§5.3)
@@ -15,11 +16,15 @@ notebook teaches is importable from here:
 * :func:`parse_extensions`, :func:`negotiate_deflate`, :func:`check_deflate_answer`,
   :class:`DeflateParameters`, :class:`PerMessageDeflate` — extensions and permessage-deflate
   (RFC 6455 §9, RFC 7692)
+* :func:`make_token`, :func:`check_token` — signed, expiring tokens for authentication
 
 Around that core, :func:`serve` runs a live server in background threads (the I/O ring:
 ``server``, ``server_connection``, ``recording``) and records every frame it sees; the views
 (:func:`frames_table`, :func:`bit_diagram`, :class:`LiveView`, :func:`describe_frame`) and the
-in-notebook :class:`BrowserClient` show them. Those are imported when first used.
+in-notebook :class:`BrowserClient` show them. :func:`connect` is the client's side of the same
+ring (``client``); :class:`ChatRooms` (``chat``) and :func:`first_message_auth` (``auth``) are
+small applications on top. Those are imported when first used. ``wslearn.asyncio`` drives the
+same core from asyncio (``import wslearn.asyncio``: ``serve``, ``connect``).
 """
 
 from typing import TYPE_CHECKING
@@ -53,6 +58,7 @@ from .handshake import (
     check_response,
     client_request,
     reject_response,
+    select_subprotocol,
     validate_request,
 )
 from .http11 import Headers, Request, Response, http_response, parse_request, parse_response
@@ -66,8 +72,12 @@ from .permessage_deflate import (
     negotiate_deflate,
 )
 from .reader import FrameReader
+from .tokens import TokenError, check_token, make_token
 
 if TYPE_CHECKING:  # what the names are, for type checkers; at run time see __getattr__
+    from .auth import first_message_auth
+    from .chat import ChatRooms
+    from .client import ClientConnection, connect
     from .recording import ConnectionRecord, FrameRecord, Recorder
     from .server import Server, ServerConnection, serve
     from .views import (
@@ -86,6 +96,10 @@ __version__ = "0.1.0"
 #: the first time one is used (PEP 562), so ``import wslearn.frames`` loads no sockets,
 #: threads or views, and the widget's anywidget only when a notebook shows one.
 _LAZY = {
+    "first_message_auth": "auth",
+    "ChatRooms": "chat",
+    "ClientConnection": "client",
+    "connect": "client",
     "ConnectionRecord": "recording",
     "FrameRecord": "recording",
     "Recorder": "recording",
@@ -107,6 +121,10 @@ __getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())
 
 __all__ = [
     "BrowserClient",
+    "ChatRooms",
+    "ClientConnection",
+    "connect",
+    "first_message_auth",
     "header_fields",
     "frames_table",
     "describe_frame",
@@ -146,16 +164,19 @@ __all__ = [
     "ServerConnection",
     "State",
     "Text",
+    "TokenError",
     "WebSocketError",
     "accept_key",
     "accept_response",
     "check_deflate_answer",
     "check_response",
+    "check_token",
     "client_request",
     "close_code_is_valid",
     "encode_frame_header",
     "http_response",
     "length_case",
+    "make_token",
     "mask",
     "negotiate_deflate",
     "parse_extensions",
@@ -163,6 +184,7 @@ __all__ = [
     "parse_request",
     "parse_response",
     "reject_response",
+    "select_subprotocol",
     "serve",
     "unmask",
     "unmask_reference",
