@@ -9,18 +9,28 @@ be compared in one run. Each prints its ``ws://`` URL on one line, and is stoppe
 the end of its section, whatever happens. :class:`Client` is one connection: a raw
 socket driven by wslearn's sans-I/O ``Connection``, the same for every server, so a
 ratio compares servers, not clients.
+
+The ``concurrency`` benchmark adds two asyncio echo servers that run from this module,
+``python -m benchmarks.servers wslearn-asyncio|websockets-asyncio`` (:func:`asyncio_server`):
+wslearn's ``wslearn.asyncio.serve`` and websockets' ``websockets.asyncio.server.serve``, with
+keepalive and compression off, so that an idle connection costs no CPU and the frames are the
+same for every server. :func:`raise_open_files` lets a process hold a thousand sockets.
 """
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import os
+import resource
 import selectors
+import signal
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Sequence, Tuple
 
 from benchmarks.common import HERE, ROOT
 from wslearn.connection import Binary, Connection
@@ -116,16 +126,20 @@ class ServerSpec:
 
 
 def wslearn_server(
-    name: str = "wslearn", tree: Optional[Path] = None, max_size: str = "16MiB"
+    name: str = "wslearn",
+    tree: Optional[Path] = None,
+    max_size: str = "16MiB",
+    options: Sequence[str] = (),
 ) -> ServerSpec:
     """wslearn's real command line; from ``tree`` (a folder holding ``wslearn/``) if given.
 
+    ``options`` are more arguments of ``python -m wslearn serve`` (``--ping-interval none``).
     A tree's server runs with that folder as its working directory and first on
     ``PYTHONPATH``: ``python -m`` puts the working directory first on ``sys.path``, so the
     repository's own ``wslearn`` (or the installed one) cannot shadow the tree's.
     """
     argv = [sys.executable, "-m", "wslearn", "serve", "--quiet", "--port", "0"]
-    argv += ["--max-size", max_size]
+    argv += ["--max-size", max_size, *options]
     if tree is None:
         return ServerSpec(name, argv)
     tree = Path(tree).resolve()
@@ -139,6 +153,18 @@ def wslearn_server(
 def websockets_server(kind: str) -> ServerSpec:
     """websockets' echo server, ``threaded`` or ``asyncio`` (``peer_server.py``)."""
     return ServerSpec(f"websockets {kind}", [sys.executable, str(HERE / "peer_server.py"), kind])
+
+
+def asyncio_server(kind: str, max_size: int = 2**20) -> ServerSpec:
+    """An asyncio echo server run by this module: ``wslearn`` or ``websockets``.
+
+    Named ``wslearn asyncio`` or ``websockets asyncio``; keepalive and compression off, messages
+    up to ``max_size`` bytes (see :func:`serve_asyncio`).
+    """
+    if kind not in ASYNCIO_SERVERS:
+        raise ValueError(f"no asyncio server {kind!r} (try {' or '.join(ASYNCIO_SERVERS)})")
+    argv = [sys.executable, "-m", "benchmarks.servers", f"{kind}-asyncio"]
+    return ServerSpec(f"{kind} asyncio", argv + ["--max-size", str(max_size)])
 
 
 def start(specs: Sequence[ServerSpec]) -> List[ServerProcess]:
@@ -221,3 +247,91 @@ class Client:
             pass
         finally:
             self.sock.close()
+
+
+# ------------------------------------------------------------ the asyncio servers, run from here
+
+
+def raise_open_files() -> Tuple[int, int]:
+    """Raise this process's open-file limit (``RLIMIT_NOFILE``) to its hard limit.
+
+    Every socket is a file descriptor, and the usual soft limit (often 1024) stops a process
+    near a thousand connections; the hard limit is as far as an unprivileged process may go.
+    Child processes inherit the raised limit. Returns (soft, hard) as they are now.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY:  # then the kernel's own cap applies
+        hard_cap = 1 << 20
+    else:
+        hard_cap = hard
+    if soft != resource.RLIM_INFINITY and soft < hard_cap:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard_cap, hard))
+        except (ValueError, OSError):  # e.g. above the kernel's nr_open: keep what we have
+            pass
+    return resource.getrlimit(resource.RLIMIT_NOFILE)
+
+
+async def _run_wslearn_asyncio(max_size: int, stop: "asyncio.Future[None]") -> None:
+    import wslearn.asyncio
+
+    async def echo(connection: Any) -> None:
+        async for message in connection:
+            await connection.send(message)
+
+    server = await wslearn.asyncio.serve(
+        echo, "127.0.0.1", 0, max_size=max_size, ping_interval=None, compression=None
+    )
+    async with server:
+        print(f"ws://127.0.0.1:{server.port}/", flush=True)
+        await stop
+
+
+async def _run_websockets_asyncio(max_size: int, stop: "asyncio.Future[None]") -> None:
+    from websockets.asyncio.server import serve
+
+    async def echo(websocket: Any) -> None:
+        async for message in websocket:
+            await websocket.send(message)
+
+    async with serve(
+        echo, "127.0.0.1", 0, max_size=max_size, ping_interval=None, compression=None
+    ) as server:
+        port = next(iter(server.sockets)).getsockname()[1]
+        print(f"ws://127.0.0.1:{port}/", flush=True)
+        await stop
+
+
+#: kind -> the coroutine that runs that asyncio echo server until ``stop`` is done.
+ASYNCIO_SERVERS: Dict[str, Callable[[int, "asyncio.Future[None]"], Awaitable[None]]] = {
+    "wslearn": _run_wslearn_asyncio,
+    "websockets": _run_websockets_asyncio,
+}
+
+
+def serve_asyncio(kind: str, max_size: int) -> None:
+    """Run one asyncio echo server on 127.0.0.1, a free port, until SIGTERM.
+
+    Prints ``ws://127.0.0.1:PORT/`` on one line once it listens (what :class:`ServerProcess`
+    waits for). Keepalive is off (``ping_interval=None``: an idle connection costs no CPU, as
+    in ``python -m wslearn serve --ping-interval none``) and so is compression.
+    """
+    raise_open_files()
+
+    async def main() -> None:
+        stop: "asyncio.Future[None]" = asyncio.get_running_loop().create_future()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set_result, None)
+        await ASYNCIO_SERVERS[kind](max_size, stop)
+
+    asyncio.run(main())
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.servers",
+        description="An asyncio echo server for the benchmarks, on 127.0.0.1 and a free port.",
+    )
+    parser.add_argument("kind", choices=[f"{kind}-asyncio" for kind in ASYNCIO_SERVERS])
+    parser.add_argument("--max-size", type=int, default=2**20, help="largest message, bytes")
+    arguments = parser.parse_args()
+    serve_asyncio(arguments.kind.split("-")[0], arguments.max_size)

@@ -229,3 +229,111 @@ def test_a_ratio_is_the_median_of_the_rounds_with_its_spread():
     # A round that could not be measured (0 on either side) gives no ratio and is counted.
     summary = ratio_summary([2.0, 0.0, 4.0, 6.0], [1.0, 1.0, 0.0, 3.0])
     assert (summary["rounds"], summary["unmeasured"]) == ([2.0, 2.0], 2)
+
+
+# ---------------------------------------------------------------- python -m benchmarks.concurrency
+
+CONCURRENCY_SERVERS = ["wslearn threaded", "wslearn asyncio", "websockets asyncio"]
+
+
+@pytest.fixture(scope="module")
+def concurrency_quick(tmp_path_factory) -> "tuple[str, dict]":
+    results = tmp_path_factory.mktemp("concurrency") / "results.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.concurrency", "--quick", "--json", str(results)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout, json.loads(results.read_text(encoding="utf-8"))
+
+
+def test_concurrency_quick_measures_every_server_at_1_and_8_connections(concurrency_quick):
+    out, result = concurrency_quick
+    assert result["servers"] == CONCURRENCY_SERVERS and not result["notes"], result["notes"]
+    assert result["settings"]["connections"] == [1, 8] and result["quick"] is True
+    assert re.fullmatch(r"[0-9a-f]{40}|unknown", result["commit"])
+    for name in CONCURRENCY_SERVERS:
+        assert sorted(result["figures"][name]) == ["1", "8"]
+        for figures in result["figures"][name].values():
+            assert len(figures["rates"]) == result["settings"]["rounds"] == 2
+            assert all(rate > 0 for rate in figures["rates"])
+            assert figures["rss_before"] > 10 * 2**20  # a Python process, resident
+            assert figures["rss_open"] > 0 and figures["rss_after"] > 0
+        line = next(x for x in out.splitlines() if x.startswith(f"| {name} "))
+        assert re.search(r"\d+(\.\d)?( [kM])?/s, \d+ µs \(\d+ µs\)", line), line
+    for pair in [
+        "wslearn asyncio / wslearn threaded",
+        "wslearn asyncio / websockets asyncio",
+        "websockets asyncio / wslearn threaded",
+    ]:
+        rate = result["ratios"][pair]["8"]["rate"]
+        assert len(rate["rounds"]) == 2 and rate["low"] <= rate["median"] <= rate["high"]
+        assert f"| {pair} " in out
+    # The committed results come from a full run: a quick one leaves them alone.
+    assert "wrote benchmarks/concurrency" not in out and "wrote wslearn/data" not in out
+
+
+def test_concurrency_plot_draws_rates_and_memory(concurrency_quick):
+    from wslearn.views import plot_concurrency
+
+    _, result = concurrency_quick
+    figure = plot_concurrency(result)
+    rates, cpu, memory = figure.axes
+    assert rates.get_xscale() == cpu.get_xscale() == "log"
+    assert [list(line.get_ydata()) for line in cpu.get_lines()] == [
+        [result["figures"][name][c]["server_cpu_us_per_message"] for c in ("1", "8")]
+        for name in CONCURRENCY_SERVERS
+    ]
+    assert [t.get_text() for t in rates.get_legend().get_texts()] == CONCURRENCY_SERVERS
+    assert [list(line.get_xdata()) for line in rates.get_lines()[:1]] == [[1, 8]]
+    assert not memory.patches  # memory per connection is shown from 100 connections up
+
+
+def test_the_frames_of_the_load_are_what_a_server_reads_and_writes():
+    # The load generator masks its frame once and compares each echo with fixed bytes: both
+    # must be exactly what wslearn's sans-I/O core makes of a 32-byte binary message.
+    from benchmarks.concurrency import CLOSE, ECHO, FRAME, PAYLOAD
+    from wslearn.close import Close
+    from wslearn.connection import Binary, Connection
+
+    server = Connection("server")
+    [event] = server.receive_data(FRAME)
+    assert isinstance(event, Binary) and event.data == PAYLOAD and len(PAYLOAD) == 32
+    server.send_binary(event.data)
+    assert server.data_to_send() == ECHO
+    assert FRAME[1] & 0x80  # masked, as every client frame must be (RFC 6455 §5.3)
+    [event] = server.receive_data(CLOSE)
+    assert isinstance(event, Close) and event.code == 1000
+
+
+def test_concurrency_refuses_what_it_cannot_measure():
+    for options, message in [
+        (["--connections", "0"], "not a list of counts"),
+        (["--connections", "8,x"], "not a list of counts"),
+        (["--servers", "nginx"], "unknown server(s): nginx"),
+        (["--rounds", "0"], "--rounds must be 1 or more"),
+    ]:
+        result = subprocess.run(
+            [sys.executable, "-m", "benchmarks.concurrency", *options],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 2 and message in result.stderr, result.stderr
+
+
+def test_the_shipped_concurrency_results_cover_every_server_and_count():
+    # Notebook 11 plots this copy of a full run; it must hold what the plot needs.
+    from benchmarks.concurrency import COURSE_COPY, RESULTS_JSON, load_results
+
+    shipped = load_results(COURSE_COPY)
+    assert shipped == load_results(RESULTS_JSON)
+    assert shipped["quick"] is False and shipped["servers"] == CONCURRENCY_SERVERS
+    for name in CONCURRENCY_SERVERS:
+        assert sorted(shipped["figures"][name], key=int) == ["1", "8", "200", "1000"]
+        for count in ("200", "1000"):
+            assert shipped["figures"][name][count]["memory_per_connection_kib"] > 0

@@ -44,6 +44,8 @@ CHROMIUM_CAPTURE = Path(__file__).parent / "data" / "chromium_frames.json"
 CHROMIUM_CAPTURE_DEFLATE = Path(__file__).parent / "data" / "chromium_frames_deflate.json"
 #: Chromium offering subprotocols (``tests/helpers/capture_browser_subprotocols.py``).
 CHROMIUM_SUBPROTOCOLS = Path(__file__).parent / "data" / "chromium_subprotocols.json"
+#: ``python -m benchmarks.concurrency``'s last full run, as the course ships it.
+CONCURRENCY_BENCHMARK = Path(__file__).parent / "data" / "concurrency_benchmark.json"
 
 
 def chromium_capture(compressed: bool = False) -> Dict[str, Any]:
@@ -126,3 +128,16 @@ def chromium_subprotocols() -> Dict[str, Any]:
     ``ws.protocol`` can name a subprotocol the server did not agree to.
     """
     return json.loads(CHROMIUM_SUBPROTOCOLS.read_text(encoding="utf-8"))
+
+
+def concurrency_benchmark() -> Dict[str, Any]:
+    """The shipped run of ``python -m benchmarks.concurrency``: three echo servers at 1 to 1000
+    connections (wslearn's threaded server, wslearn's asyncio server, websockets' asyncio one).
+
+    ``machine`` and ``date`` say where and when it ran, ``settings`` how (connection counts,
+    rounds, message size); ``figures[server][connections]`` holds ``messages_per_s`` (the
+    median of the rounds, each round in ``rates``), ``server_cpu_us_per_message`` and
+    ``memory_per_connection_kib``. :func:`wslearn.views.plot_concurrency` draws it.
+    """
+    with open(CONCURRENCY_BENCHMARK, encoding="utf-8") as file:
+        return json.load(file)

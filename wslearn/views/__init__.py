@@ -35,11 +35,13 @@ from typing import TYPE_CHECKING
 from ..lazy import lazy_names
 
 if TYPE_CHECKING:  # what the names are, for type checkers; at run time see __getattr__
+    from .benchmark import plot_concurrency
     from .bits import Field, bit_diagram, header_fields
     from .describe import describe_frame
     from .line import format_frame
     from .live import LiveView
     from .table import COLUMNS, FramesTable, frames_table
+    from .timeline import plot_backlog, plot_keepalive
 
 #: Which module of this package defines each public name.
 _HOMES = {
@@ -52,6 +54,9 @@ _HOMES = {
     "LiveView": "live",
     "describe_frame": "describe",
     "format_frame": "line",
+    "plot_backlog": "timeline",
+    "plot_concurrency": "benchmark",
+    "plot_keepalive": "timeline",
 }
 
 __all__ = [
@@ -63,6 +68,9 @@ __all__ = [
     "describe_frame",
     "format_frame",
     "frames_table",
+    "plot_backlog",
+    "plot_concurrency",
+    "plot_keepalive",
     "header_fields",
 ]
 

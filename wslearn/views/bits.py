@@ -18,13 +18,12 @@ matplotlib is imported inside :func:`bit_diagram`, on first use.
 from __future__ import annotations
 
 import dataclasses
-import functools
-import io
 from typing import Any, List, Optional
 
 from ..frames import FrameHeader
 from ..opcodes import Opcode
 from ..recording import FrameRecord
+from .figures import new_figure
 from .sources import FrameLike, header_of
 
 __all__ = ["Field", "bit_diagram", "header_fields"]
@@ -130,28 +129,6 @@ _BAND, _CELL_H, _BYTES_H, _GAP, _TOP = 1.15, 0.8, 0.5, 0.35, 0.7
 _ROW_H = _BAND + _CELL_H + _BYTES_H + _GAP
 
 
-@functools.lru_cache(maxsize=None)
-def _diagram_figure_class() -> type:
-    """A :class:`~matplotlib.figure.Figure` that shows itself as a PNG in Jupyter.
-
-    A figure made without pyplot belongs to no backend: until something loads
-    the inline backend (``%matplotlib inline`` or a pyplot call that makes a
-    figure), IPython would print it as ``<Figure size … with 1 Axes>``. This
-    subclass renders itself with ``_repr_png_`` in that case; where the inline
-    backend is active, IPython's own figure formatter is used first.
-    Built on first use so that importing this module does not import matplotlib.
-    """
-    from matplotlib.figure import Figure
-
-    class BitDiagramFigure(Figure):
-        def _repr_png_(self) -> bytes:
-            buffer = io.BytesIO()
-            self.savefig(buffer, format="png", bbox_inches="tight")
-            return buffer.getvalue()
-
-    return BitDiagramFigure
-
-
 def _title(h: FrameHeader) -> str:
     name = h.opcode.name
     parts = [f"{name} frame" + ("" if h.fin else " (FIN=0: more fragments follow)")]
@@ -194,7 +171,7 @@ def bit_diagram(frame: FrameLike, *, ax: Any = None, title: Optional[str] = None
 
     if ax is None:
         fig_h = 0.55 + 0.27 * height
-        fig = _diagram_figure_class()(figsize=(10, fig_h))
+        fig = new_figure(figsize=(10, fig_h))
         ax = fig.add_axes((0.01, 0.0, 0.98, 1 - 0.45 / fig_h))
     else:
         fig = ax.figure
