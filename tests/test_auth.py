@@ -139,6 +139,8 @@ def test_the_first_message_token_stays_out_of_the_recording(live) -> None:
     previews += b"".join(wslearn.unmask(f.wire_preview, f.mask) for f in frames if f.mask)
     assert b"hello" in previews  # the other messages are still shown
     assert token.encode() not in previews
+    table = str(wslearn.frames_table(frames))
+    assert f"[redacted] ({len(token)} bytes)" in table and token not in table
 
 
 def test_the_first_message_token_stays_out_of_the_log() -> None:

@@ -21,6 +21,8 @@ from typing import Any, Dict, Iterator, Optional, Set, Tuple
 import pytest
 
 import wslearn
+import wslearn.checks.application
+import wslearn.checks.client
 import wslearn.checks.compression
 import wslearn.checks.frames
 import wslearn.checks.handshake
@@ -51,6 +53,8 @@ NOTEBOOKS = sorted(
     p for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb") if p.stem != "00_index"
 )
 CHECK_MODULES = (
+    wslearn.checks.application,
+    wslearn.checks.client,
     wslearn.checks.compression,
     wslearn.checks.handshake,
     wslearn.checks.frames,
@@ -91,7 +95,7 @@ def check_functions() -> Set[str]:
 
 
 def test_every_check_function_has_an_entry() -> None:
-    assert len(check_functions()) == 24  # the course's exercises
+    assert len(check_functions()) == 28  # the course's exercises
     assert set(COVERS) == check_functions()
 
 

@@ -22,10 +22,11 @@ def test_importing_wslearn_views_does_not_import_matplotlib_or_ipywidgets():
 
 def test_every_public_name_comes_from_the_module_of_its_view():
     import wslearn.views
-    from wslearn.views import benchmark, bits, describe, line, live, table, timeline
+    from wslearn.views import benchmark, bits, describe, flow, line, live, table, timeline
 
     homes = {
         benchmark: ["plot_concurrency"],
+        flow: ["plot_flow"],
         timeline: ["plot_backlog", "plot_keepalive"],
         table: ["COLUMNS", "FramesTable", "frames_table"],
         bits: ["Field", "bit_diagram", "header_fields"],

@@ -127,3 +127,13 @@ def test_the_page_passes_the_subprotocols_to_the_websocket() -> None:
     assert "new WebSocket(resolved.url, offered)" in module
     assert 'const offered = model.get("subprotocols") || [];' in module
     assert 'log({ type: "open", protocol: socket.protocol' in module
+
+
+def test_echoes_are_compared_only_when_the_server_echoes() -> None:
+    with wslearn.serve(port=0) as echo_server:
+        assert BrowserClient(echo_server).expect_echo is True
+    with wslearn.serve(port=0, handler=wslearn.ChatRooms()) as chat_server:
+        assert BrowserClient(chat_server).expect_echo is False
+        assert BrowserClient(chat_server, expect_echo=True).expect_echo is True
+    assert BrowserClient(8765).expect_echo is True  # a port says nothing: compare, as before
+

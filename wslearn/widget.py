@@ -67,8 +67,9 @@ class BrowserClient(anywidget.AnyWidget):
     messages of telling sizes (125, 126, 65535, 65536, 70000 bytes: the three
     length encodings) and 256 bytes of binary, and to close with a code and
     reason (no code: a Close frame without one, reported as 1005), and a log of
-    what was sent and what came back (with "echo matches" or "MISMATCH" for the
-    echo server). ``client.connect()``, ``client.send_text(...)`` and
+    what was sent and what came back (with "echo matches" or "MISMATCH" when
+    ``expect_echo``: by default, when the server's handler is ``"echo"``, or only a port
+    is given). ``client.connect()``, ``client.send_text(...)`` and
     ``client.disconnect(code, reason)`` do the same from Python. It is the same
     panel as the server's test page (open ``server.http_url`` in a browser).
 
@@ -118,6 +119,7 @@ class BrowserClient(anywidget.AnyWidget):
     send_on_open = traitlets.List(traitlets.Unicode()).tag(sync=True)
     subprotocols = traitlets.List(traitlets.Unicode()).tag(sync=True)
     auto_connect = traitlets.Bool(True).tag(sync=True)
+    expect_echo = traitlets.Bool(True).tag(sync=True)
     # Set by the browser.
     resolved_url = traitlets.Unicode("").tag(sync=True)
     route = traitlets.Unicode("").tag(sync=True)
@@ -136,6 +138,7 @@ class BrowserClient(anywidget.AnyWidget):
         send_on_open: Iterable[str] = (),
         auto_connect: bool = True,
         subprotocols: Iterable[str] = (),
+        expect_echo: Optional[bool] = None,
         **kwargs: Any,
     ) -> None:
         port = getattr(server_or_port, "port", server_or_port)
@@ -152,6 +155,8 @@ class BrowserClient(anywidget.AnyWidget):
         offered = check_subprotocols(subprotocols)
         #: The server this client talks to, if one was given (not just a port).
         self.server: Optional[Any] = None if isinstance(server_or_port, int) else server_or_port
+        if expect_echo is None:  # a chat or a stream answers other things than an echo
+            expect_echo = getattr(self.server, "handler_name", "echo") == "echo"
         super().__init__(
             port=port,
             mode=mode,
@@ -160,6 +165,7 @@ class BrowserClient(anywidget.AnyWidget):
             send_on_open=messages,
             auto_connect=bool(auto_connect),
             subprotocols=offered,
+            expect_echo=bool(expect_echo),
             _client_id=uuid.uuid4().hex,
             **kwargs,
         )

@@ -34,6 +34,7 @@ __all__ = [
     "describe_bytes",
     "sentence",
     "not_bytes",
+    "bytes_judge",
     "fixed_rng",
     "COVERS",
 ]
@@ -143,6 +144,18 @@ COVERS: Dict[str, Tuple[str, ...]] = {
         "permessage_deflate.answer_offer",
         "permessage_deflate.DeflateParameters.from_params",
     ),
+    # Notebook 10. The rule validate_request applies through select_subprotocol.
+    "check_select_subprotocol": ("handshake.select_subprotocol",),
+    # check_token(token, secret, now=now) is the answer (its errors are ValueErrors), and
+    # first_message_auth checks through it.
+    "check_verify_token": ("tokens.check_token",),
+    # Notebook 11. Frame(opcode, payload).serialize(mask=key) is the answer, and so is a client
+    # Connection's send; all of them build the header with encode_frame_header. The masking
+    # loop stays: notebook 04's exercise, one step of this one.
+    "check_client_frame": ("frames.encode_frame_header",),
+    # check_response(parse_response(head), key) raises where the answer is False. parse_response
+    # (notebook 01's topic) and accept_key (notebook 02's) stay: the hint offers them.
+    "check_accept_is_valid": ("handshake.check_response",),
 }
 
 
@@ -232,6 +245,23 @@ def not_bytes(result: Any, what: str = "your function") -> Optional[str]:
             "turn it into bytes with bytes(...) before returning it"
         )
     return f"{what} returned {result!r}, which is not bytes"
+
+
+def bytes_judge(expected: bytes, explain: Callable[[bytes], str]) -> Callable[[Any], Optional[str]]:
+    """A judge for a function that returns bytes: ``None`` when ``expected`` came back.
+
+    Anything that is not bytes is described by :func:`not_bytes`; wrong bytes by
+    ``explain(result)``, which says what is wrong with them (never what is right).
+    """
+
+    def judge(result: Any) -> Optional[str]:
+        problem = not_bytes(result)
+        if problem:
+            return problem
+        result = bytes(result)
+        return None if result == expected else explain(result)
+
+    return judge
 
 
 def fixed_rng() -> random.Random:

@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterator, List, Optional
 from ..frames import encode_frame_header, length_case, parse_frame_header
 from ..masking import unmask_reference
 from ..opcodes import Opcode
-from . import Case, CheckResult, describe_bytes, fixed_rng, not_bytes, run_cases
+from . import Case, CheckResult, bytes_judge, describe_bytes, fixed_rng, not_bytes, run_cases
 
 __all__ = [
     "check_payload_length",
@@ -178,13 +178,7 @@ def _judge_encode_header(opcode: int, length: int, mask: Optional[bytes]) -> Cal
     expected = encode_frame_header(opcode, length, mask=mask)
     case = length_case(length)
 
-    def judge(result: Any) -> Optional[str]:
-        problem = not_bytes(result)
-        if problem:
-            return problem
-        result = bytes(result)
-        if result == expected:
-            return None
+    def explain(result: bytes) -> str:
         if len(result) != len(expected):
             need = f"the {case} length case needs {_HEADER_BYTES[case]}"
             if mask is not None:
@@ -228,7 +222,7 @@ def _judge_encode_header(opcode: int, length: int, mask: Optional[bytes]) -> Cal
             "the length, unchanged"
         )
 
-    return judge
+    return bytes_judge(expected, explain)
 
 
 def _encode_header_cases() -> Iterator[Case]:

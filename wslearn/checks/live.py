@@ -33,6 +33,7 @@ from . import (
     Case,
     CheckResult,
     ExerciseFailed,
+    bytes_judge,
     describe_bytes,
     fixed_rng,
     not_bytes,
@@ -543,13 +544,7 @@ def _judge_pong(ping: bytes) -> Callable[[Any], Optional[str]]:
     payload = unmask(body, header.mask)
     expected = Frame(Opcode.PONG, payload).serialize()
 
-    def judge(result: Any) -> Optional[str]:
-        problem = not_bytes(result)
-        if problem:
-            return problem
-        result = bytes(result)
-        if result == expected:
-            return None
+    def explain(result: bytes) -> str:
         if len(result) < 2:
             return f"your frame {describe_bytes(result)} is shorter than a frame header"
         if result[0] & 0x0F == Opcode.PING:
@@ -573,7 +568,7 @@ def _judge_pong(ping: bytes) -> Callable[[Any], Optional[str]]:
             "the Application data of the Ping exactly"
         )
 
-    return judge
+    return bytes_judge(expected, explain)
 
 
 def check_pong_for(function: Callable) -> CheckResult:

@@ -231,8 +231,11 @@ function makeController(model) {
     const bytes = kind === "text" ? utf8Length(data) : data.length;
     ws.send(data);
     sentCount += 1;
-    pending.push({ n: sentCount, kind, data: kind === "text" ? data : new Uint8Array(data) });
-    if (pending.length > MAX_PENDING) pending = pending.slice(-MAX_PENDING);
+    // Only an echo server's answers are compared with what was sent (the widget's expect_echo).
+    if (model.get("expect_echo") !== false) {
+      pending.push({ n: sentCount, kind, data: kind === "text" ? data : new Uint8Array(data) });
+      if (pending.length > MAX_PENDING) pending = pending.slice(-MAX_PENDING);
+    }
     const header = hex(expectedHeader(kind === "text" ? 1 : 2, bytes));
     const entry = { type: "sent", n: sentCount, kind, bytes, header };
     entry.lengthCase = lengthCase(bytes);

@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # what the names are, for type checkers; at run time see __ge
     from .benchmark import plot_concurrency
     from .bits import Field, bit_diagram, header_fields
     from .describe import describe_frame
+    from .flow import plot_flow
     from .line import format_frame
     from .live import LiveView
     from .table import COLUMNS, FramesTable, frames_table
@@ -56,6 +57,7 @@ _HOMES = {
     "format_frame": "line",
     "plot_backlog": "timeline",
     "plot_concurrency": "benchmark",
+    "plot_flow": "flow",
     "plot_keepalive": "timeline",
 }
 
@@ -70,6 +72,7 @@ __all__ = [
     "frames_table",
     "plot_backlog",
     "plot_concurrency",
+    "plot_flow",
     "plot_keepalive",
     "header_fields",
 ]

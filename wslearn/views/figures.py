@@ -29,6 +29,9 @@ def _png_figure_class() -> type:
             self.savefig(buffer, format="png", bbox_inches="tight")
             return buffer.getvalue()
 
+    # Its repr is a notebook's saved text output ("<Figure size 1000x150 with 1 Axes>"):
+    # matplotlib's own words, whichever view drew it.
+    PngFigure.__name__ = PngFigure.__qualname__ = "Figure"
     return PngFigure
 
 

@@ -225,6 +225,8 @@ def frames_table(
             full["length"], full["payload"] = _inflated_cells(
                 r, full["payload"], kinds[index] == Opcode.TEXT, preview_bytes
             )
+        if r.redacted:  # a secret (a token as the first message): nothing of it was kept
+            full["payload"] = f"[redacted] ({r.length} bytes)"
         rows.append({c: full[c] for c in columns})
         titles.append({"dir": title} if title else {})
         directions.append(r.direction)
