@@ -136,4 +136,3 @@ def test_echoes_are_compared_only_when_the_server_echoes() -> None:
         assert BrowserClient(chat_server).expect_echo is False
         assert BrowserClient(chat_server, expect_echo=True).expect_echo is True
     assert BrowserClient(8765).expect_echo is True  # a port says nothing: compare, as before
-
