@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 from helpers.spoilers import spoiler_lines, spoilers_in, spoilers_in_folder
 
-from wslearn.classroom import STUB, make_student_copy, strip_solutions, write_student_copies
+from wslearn.classroom import (
+    STUB,
+    make_student_copy,
+    strip_solutions,
+    write_learner_copies,
+    write_student_copies,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -83,6 +89,30 @@ def test_write_and_check_report_what_is_out_of_date(tmp_path):
     assert write_student_copies(src, out, check=True) == []
     (out / "stale.ipynb").write_text("{}")
     assert write_student_copies(src, out, check=True) == [out / "stale.ipynb"]
+
+
+def test_the_pages_the_notebooks_link_to_go_with_every_copy(tmp_path):
+    src, out, work = tmp_path / "src", tmp_path / "out", tmp_path / "work"
+    src.mkdir()
+    (src / "a.ipynb").write_text(json.dumps({"cells": [cell("1")], "metadata": {}}))
+    (src / "REFERENCE.md").write_text("# Reference\n")
+    assert write_student_copies(src, out) == [out / "a.ipynb", out / "REFERENCE.md"]
+    assert (out / "REFERENCE.md").read_text() == "# Reference\n"
+    (src / "REFERENCE.md").write_text("# Reference, regenerated\n")
+    assert write_student_copies(src, out, check=True) == [out / "REFERENCE.md"]
+    write_learner_copies(src, work)
+    (src / "REFERENCE.md").write_text("# Reference, again\n")
+    (work / "a.ipynb").write_text("the learner's work")
+    write_learner_copies(src, work)  # the learner's notebook stays; the course's page is new
+    assert (work / "a.ipynb").read_text() == "the learner's work"
+    assert (work / "REFERENCE.md").read_text() == "# Reference, again\n"
+
+
+def test_every_notebook_links_to_the_reference_page():
+    for path in SOURCES:
+        text = path.read_text(encoding="utf-8")
+        assert "(REFERENCE.md)" in text, path.name
+    assert (ROOT / "notebooks" / "REFERENCE.md").exists()
 
 
 @pytest.mark.notebook

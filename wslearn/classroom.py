@@ -138,7 +138,8 @@ def make_student_copy(notebook: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def write_student_copies(source_dir: Path, out_dir: Path, *, check: bool = False) -> List[Path]:
-    """Write a student copy of every ``*.ipynb`` in ``source_dir`` to ``out_dir``.
+    """Write a student copy of every ``*.ipynb`` in ``source_dir`` to ``out_dir`` (and copy the
+    pages they link to, :func:`copy_pages`).
 
     With ``check=True`` nothing is written: the paths whose committed copy is
     missing or differs from a fresh one are returned (CI fails on any).
@@ -155,6 +156,7 @@ def write_student_copies(source_dir: Path, out_dir: Path, *, check: bool = False
             if not check:
                 out_dir.mkdir(parents=True, exist_ok=True)
                 target.write_text(text, encoding="utf-8")
+    changed += copy_pages(source_dir, out_dir, check=check)
     if check:
         names = {p.name for p in source_dir.glob("*.ipynb")}
         changed += [p for p in sorted(out_dir.glob("*.ipynb")) if p.name not in names]
@@ -211,6 +213,23 @@ def make_learner_copy(notebook: Dict[str, Any], solutions: str) -> Dict[str, Any
     return student
 
 
+def copy_pages(source_dir: Path, out_dir: Path, *, check: bool = False) -> List[Path]:
+    """Copy the course's Markdown pages (``REFERENCE.md``) beside the notebooks that link to
+    them; return those whose copy was missing or out of date (with ``check``, nothing is
+    written). A page is the course's, not the learner's work: an old copy is replaced.
+    """
+    changed: List[Path] = []
+    for path in sorted(Path(source_dir).glob("*.md")):
+        target = Path(out_dir) / path.name
+        text = path.read_text(encoding="utf-8")
+        if not target.exists() or target.read_text(encoding="utf-8") != text:
+            changed.append(target)
+            if not check:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(text, encoding="utf-8")
+    return changed
+
+
 def write_learner_copies(source_dir: Path, work_dir: Path) -> Dict[str, List[Path]]:
     """Give the learner a work copy of every notebook in ``source_dir`` that ``work_dir`` lacks.
 
@@ -233,6 +252,7 @@ def write_learner_copies(source_dir: Path, work_dir: Path) -> Dict[str, List[Pat
         partial.write_text(text + "\n", encoding="utf-8")
         os.replace(partial, target)  # never a half-written notebook, even if interrupted
         result["written"].append(target)
+    copy_pages(source_dir, work_dir)  # the reference page the notebooks link to
     return result
 
 
