@@ -22,11 +22,22 @@ def test_importing_wslearn_views_does_not_import_matplotlib_or_ipywidgets():
 
 def test_every_public_name_comes_from_the_module_of_its_view():
     import wslearn.views
-    from wslearn.views import benchmark, bits, describe, flow, line, live, table, timeline
+    from wslearn.views import (
+        benchmark,
+        bits,
+        describe,
+        flow,
+        line,
+        live,
+        sequence,
+        table,
+        timeline,
+    )
 
     homes = {
         benchmark: ["plot_concurrency"],
         flow: ["plot_flow"],
+        sequence: ["SequenceEvent", "connection_events", "sequence_diagram"],
         timeline: ["plot_backlog", "plot_keepalive"],
         table: ["COLUMNS", "FramesTable", "frames_table"],
         bits: ["Field", "bit_diagram", "header_fields"],

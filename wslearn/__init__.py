@@ -20,7 +20,8 @@ notebook teaches is importable from here:
 
 Around that core, :func:`serve` runs a live server in background threads (the I/O ring:
 ``server``, ``server_connection``, ``recording``) and records every frame it sees; the views
-(:func:`frames_table`, :func:`bit_diagram`, :class:`LiveView`, :func:`describe_frame`) and the
+(:func:`frames_table`, :func:`bit_diagram`, :class:`LiveView`, :func:`describe_frame`,
+:func:`sequence_diagram`) and the
 in-notebook :class:`BrowserClient` show them. :func:`connect` is the client's side of the same
 ring (``client``); :class:`ChatRooms` (``chat``) and :func:`first_message_auth` (``auth``) are
 small applications on top. Those are imported when first used. ``wslearn.asyncio`` drives the
@@ -87,6 +88,7 @@ if TYPE_CHECKING:  # what the names are, for type checkers; at run time see __ge
         describe_frame,
         frames_table,
         header_fields,
+        sequence_diagram,
     )
     from .widget import BrowserClient
 
@@ -112,6 +114,7 @@ _LAZY = {
     "describe_frame": "views",
     "frames_table": "views",
     "header_fields": "views",
+    "sequence_diagram": "views",
     "BrowserClient": "widget",
 }
 
@@ -129,6 +132,7 @@ __all__ = [
     "frames_table",
     "describe_frame",
     "bit_diagram",
+    "sequence_diagram",
     "LiveView",
     "FramesTable",
     "DEFAULT_MAX_SIZE",

@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # what the names are, for type checkers; at run time see __ge
     from .flow import plot_flow
     from .line import format_frame
     from .live import LiveView
+    from .sequence import SequenceEvent, connection_events, sequence_diagram
     from .table import COLUMNS, FramesTable, frames_table
     from .timeline import plot_backlog, plot_keepalive
 
@@ -59,9 +60,15 @@ _HOMES = {
     "plot_concurrency": "benchmark",
     "plot_flow": "flow",
     "plot_keepalive": "timeline",
+    "SequenceEvent": "sequence",
+    "connection_events": "sequence",
+    "sequence_diagram": "sequence",
 }
 
 __all__ = [
+    "SequenceEvent",
+    "connection_events",
+    "sequence_diagram",
     "COLUMNS",
     "Field",
     "FramesTable",
