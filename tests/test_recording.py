@@ -467,6 +467,20 @@ def test_a_connection_record_filled_by_a_huge_head_holds_at_most_its_bound() -> 
     assert record.held_bytes() == CONNECTION_BYTES_BOUND  # every part filled to its cap
 
 
+def test_a_connection_records_times_are_numbers_outside_its_byte_count() -> None:
+    # The times a sequence diagram draws are the server's clock, not bytes a peer chose: a
+    # record holds as many bytes with them as without, so the bound needs no room for them.
+    from wslearn.recording import CONNECTION_BYTES_BOUND
+
+    record = worst_connection(1)
+    times = ("request_at", "answered_at", "fin_sent", "peer_fin", "closed")
+    assert [getattr(record, name) for name in times] == [None] * 5  # none until it happens
+    for step, name in enumerate(times, 1):
+        setattr(record, name, record.opened + step)
+    assert record.request_at == record.opened + 1 and record.closed == record.opened + 5
+    assert record.held_bytes() == CONNECTION_BYTES_BOUND
+
+
 def test_an_empty_recorder_holds_nothing() -> None:
     recorder = Recorder()
     assert recorder.held_bytes() == 0 < recorder.byte_bound

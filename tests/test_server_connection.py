@@ -11,7 +11,7 @@ import socket
 import threading
 import time
 import weakref
-from typing import List
+from typing import Callable, List, Tuple
 
 import pytest
 from helpers import rawclient as rc
@@ -75,6 +75,28 @@ def start(owner: Owner, handshake_timeout: float = 5.0, close_timeout: float = 1
     return conn, client_end, thread
 
 
+def in_order(*times) -> bool:
+    """Every time was recorded, and they come in this order."""
+    return None not in times and list(times) == sorted(times)
+
+
+def one_life(client_part: Callable[[socket.socket], None]) -> Tuple[ConnectionRecord, Owner]:
+    """A connection's whole life, with ``client_part`` as the client; then the client's
+    socket closes (its FIN) and the connection's thread ends."""
+    owner = Owner()
+    conn, client, thread = start(owner)
+    with client:
+        client_part(client)
+    thread.join(5)
+    assert not thread.is_alive()
+    return conn.record, owner
+
+
+def opening(record: ConnectionRecord, owner: Owner) -> list:
+    """The times before the end: the accept, the request, the answer, then every frame's."""
+    return [record.opened, record.request_at, record.answered_at, *(f.time for f in owner.frames)]
+
+
 def read_head(sock: socket.socket) -> bytes:
     head = b""
     while not head.endswith(b"\r\n\r\n"):
@@ -108,6 +130,49 @@ def test_a_connection_lives_handshake_messages_and_close_and_tells_its_owner():
     record = conn.record
     assert (record.status, record.close_code, record.close_reason) == (101, 1000, "bye")
     assert record.closed is not None and record.reads
+    # The server's FIN after its Close reply, the client's (its socket closed) after that.
+    end = [record.fin_sent, record.peer_fin, record.closed]
+    assert in_order(*opening(record, owner), *end), record
+
+
+@pytest.mark.parametrize(
+    "head, status",
+    [(rc.request(headers=[("Sec-WebSocket-Version", "8")]), 426), (b"HELLO THERE\r\n\r\n", 400)],
+    ids=["wrong version", "no request at all"],
+)
+def test_a_refused_handshake_notes_the_request_the_answer_and_both_fins(head, status):
+    answers = []
+
+    def refused(client: socket.socket) -> None:
+        client.sendall(head)
+        answers.append(rc.http_answer(rc.read_until_eof(client))[0])  # our FIN: the end
+
+    record, owner = one_life(refused)  # the server's drain sees the client's FIN
+    assert answers == [status] == [record.status] and owner.events == [] == owner.frames
+    # A head that is no request is not kept; when it was judged is.
+    assert record.request_raw.startswith(b"GET / HTTP/1.1") == (status == 426)
+    end = [record.fin_sent, record.peer_fin, record.closed]
+    assert in_order(*opening(record, owner), *end), record
+
+
+def test_a_client_that_leaves_without_a_close_frame_sends_its_fin_first():
+    def echo_then_leave(client: socket.socket) -> None:
+        client.sendall(rc.request())
+        read_head(client)
+        client.sendall(rc.frame(0x1, b"bye"))
+        assert rc.read_frame(client).payload == b"bye"
+
+    record, owner = one_life(echo_then_leave)  # the read loop sees the client's FIN
+    assert record.close_code == 1006 and len(owner.frames) == 2  # the message and its echo
+    end = [record.peer_fin, record.fin_sent, record.closed]
+    assert in_order(*opening(record, owner), *end), record
+
+
+def test_a_client_that_leaves_during_the_handshake_is_noted_as_its_fin():
+    record, _ = one_life(lambda client: client.sendall(rc.request()[:10]))
+    assert record.error == "connection closed during the handshake"
+    assert (record.request_at, record.answered_at, record.fin_sent) == (None, None, None)
+    assert in_order(record.opened, record.peer_fin, record.closed)
 
 
 def test_a_plain_get_gets_the_page_and_never_opens():
@@ -156,6 +221,11 @@ def test_no_close_frame_back_in_time_cuts_the_connection():
         assert not thread.is_alive()
     assert conn.record.error == "no Close frame came back in time"
     assert owner.events == ["open", "close"]
+    # The server cut the socket (its FIN); the b"" its recv() then got was its own doing,
+    # not the client's FIN, which never came (the client's socket was still open).
+    record = conn.record
+    assert record.peer_fin is None
+    assert in_order(record.answered_at, record.fin_sent, record.closed)
 
 
 def test_linger_close_half_closes_and_drains_what_the_peer_still_sends():
@@ -163,8 +233,17 @@ def test_linger_close_half_closes_and_drains_what_the_peer_still_sends():
     with left, right:
         right.sendall(b"unread bytes")
         right.shutdown(socket.SHUT_WR)
-        linger_close(left, seconds=2.0)
+        before = time.time()
+        seen = linger_close(left, seconds=2.0)
         assert right.recv(10) == b"", "our side sent FIN"
+        assert seen is not None and before <= seen <= time.time(), "when the peer's FIN came"
+
+
+def test_linger_close_says_none_when_the_peer_never_ends():
+    left, right = socket.socketpair()
+    with left, right:
+        assert linger_close(left, seconds=0.1) is None
+        assert right.recv(10) == b"", "our side sent FIN all the same"
 
 
 @pytest.mark.parametrize("who_closes", ["client", "server"])

@@ -23,7 +23,12 @@ from helpers.rawclient import (  # noqa: E402
 import wslearn  # noqa: E402
 from wslearn.frames import Frame  # noqa: E402
 from wslearn.opcodes import Opcode  # noqa: E402
-from wslearn.recording import FrameRecord, InflatedMessage, Recorder  # noqa: E402
+from wslearn.recording import (  # noqa: E402
+    ConnectionRecord,
+    FrameRecord,
+    InflatedMessage,
+    Recorder,
+)
 from wslearn.views.sequence import (  # noqa: E402
     COLUMNS,
     SequenceEvent,
@@ -61,6 +66,13 @@ def refused(server: wslearn.Server) -> bytes:
         return read_until_eof(sock)
 
 
+def life(record: ConnectionRecord, recorder: Recorder) -> List[float]:
+    """The record's times and its frames', in the order the connection must have lived them
+    (the two FINs apart: their order depends on who closed first)."""
+    frames = [f.time for f in recorder.frames(connection=record.id)]
+    return [record.opened, record.request_at, record.answered_at, *frames]
+
+
 def arrows(figure) -> list:
     (axes,) = figure.axes
     return [t for t in axes.texts if getattr(t, "arrow_patch", None) is not None]
@@ -93,13 +105,18 @@ def test_a_whole_connection_is_each_event_in_order(server: wslearn.Server) -> No
         ("frame", "client", 'CLOSE 1000 "bye"'),
         ("frame", "server", 'CLOSE 1000 "bye"'),  # the reply echoes the code and reason
         ("fin", "server", "TCP FIN"),  # §7.1.1: the server closes TCP first
+        ("fin", "client", "TCP FIN"),  # and the client answers with its own
     ]
     times = [e.time for e in events]
     assert times == sorted(times)
     (record,) = server.recorder.connections()
-    assert events[0].time == record.opened and events[-1].time == record.closed
+    # Every time recorded, in the order lived: the accept, the request, the 101, the frames,
+    # the server's FIN, the client's (seen while draining), the socket's close.
+    lived = life(record, server.recorder) + [record.fin_sent, record.peer_fin, record.closed]
+    assert None not in lived and lived == sorted(lived), lived
+    assert times == lived[:-1]
     assert [e.frame for e in events if e.frame] == server.recorder.frames(connection=record.id)
-    assert [e.inferred for e in events] == [False, True, True] + [False] * 7
+    assert not any(e.inferred for e in events)  # nothing placed by guess
     assert [e.receiver for e in events[:3]] == ["server", "server", "client"]
 
     figure = sequence_diagram(server)
@@ -115,8 +132,9 @@ def test_a_whole_connection_is_each_event_in_order(server: wslearn.Server) -> No
     at = [labels.index(e.label) for e in events[:3]]
     assert at == sorted(at)
     for label in ("TCP connect", "101 Switching Protocols", 'TEXT 5 B "Hello"', "PING",
-                  "PONG", 'CLOSE 1000 "bye"', "TCP FIN", "(not recorded)"):  # fmt: skip
+                  "PONG", 'CLOSE 1000 "bye"', "TCP FIN"):  # fmt: skip
         assert label in labels, label
+    assert "(not recorded)" not in labels and not any(t.startswith("dashed") for t in labels)
     assert figure._repr_png_().startswith(b"\x89PNG")
 
 
@@ -131,16 +149,24 @@ def test_a_refused_handshake_is_the_request_then_426_then_tcp_close(
         ("connect", "client"),
         ("request", "client"),
         ("response", "server"),
-        ("fin", "server"),
+        ("fin", "server"),  # after its answer, the server closes first
+        ("fin", "client"),  # the client, having read the answer to the end, closes too
     ]
     assert "Sec-WebSocket-Version: 8" in events[1].label
     assert events[2].label == "426 Upgrade Required"
+    (record,) = server.recorder.connections()
+    lived = life(record, server.recorder) + [record.fin_sent, record.peer_fin, record.closed]
+    assert None not in lived and lived == sorted(lived), lived
+    assert [e.time for e in events] == lived[:-1] and not any(e.inferred for e in events)
     figure = sequence_diagram(server)
     drawn = arrows(figure)
-    assert len(drawn) == 4
-    assert [ends(a) for a in drawn] == [(0.0, 1.0), (0.0, 1.0), (1.0, 0.0), (1.0, 0.0)]
+    assert len(drawn) == 5
+    assert [ends(a) for a in drawn] == [(0.0, 1.0), (0.0, 1.0), (1.0, 0.0), (1.0, 0.0),
+                                        (0.0, 1.0)]  # fmt: skip
     assert drawn[2].arrow_patch.get_edgecolor() == matplotlib.colors.to_rgba("tab:red")
     assert "426 Upgrade Required" in texts(figure)
+    assert not any(a.arrow_patch.get_linestyle() == "--" for a in drawn)
+    assert "(not recorded)" not in texts(figure)
 
 
 def test_the_connection_drawn_by_default_is_the_first_with_frames(
@@ -154,7 +180,7 @@ def test_the_connection_drawn_by_default_is_the_first_with_frames(
     chosen = connection_events(server)
     assert sum(e.kind == "frame" for e in chosen) == 6
     assert chosen == connection_events(server.recorder, second.id)
-    assert len(connection_events(server, first)) == 4  # a record, or its id, picks one
+    assert len(connection_events(server, first)) == 5  # a record, or its id, picks one
     with pytest.raises(KeyError):
         connection_events(server, 999)
 
@@ -168,7 +194,7 @@ def test_a_long_connection_keeps_its_first_and_last_frames(server: wslearn.Serve
     assert len(frames) == 62  # 30 messages and their echoes, two Close frames
     figure = sequence_diagram(server, max_frames=10)
     drawn = arrows(figure)
-    assert len(drawn) == 3 + 10 + 1  # connect, request, 101; 10 frames; FIN
+    assert len(drawn) == 3 + 10 + 2  # connect, request, 101; 10 frames; two FINs
     labels = texts(figure)
     assert "… 52 frames …" in labels
     kept = [e.label for e in elide(events, 10) if e.kind == "frame"]
@@ -190,7 +216,7 @@ def test_frames_the_recorder_dropped_are_said_to_be_missing() -> None:
     assert [e.kind for e in events[:4]] == ["connect", "request", "response", "elided"]
     assert events[3].label == "… earlier frames not kept …"
     assert sum(e.kind == "frame" for e in events) == 4
-    assert len(arrows(sequence_diagram(server))) == 3 + 4 + 1
+    assert len(arrows(sequence_diagram(server))) == 3 + 4 + 2
 
 
 def record(frame: Frame, direction: str = "out", **options) -> FrameRecord:
@@ -256,5 +282,43 @@ def test_a_client_that_leaves_without_a_close_frame_ends_tcp_itself(
     server.stop()
     assert record.close_code == 1006
     events = connection_events(server)
-    assert events[-1].kind == "fin" and events[-1].sender == "client"
+    # The client's FIN came first (seen by the read loop), then the server's.
+    assert [(e.kind, e.sender) for e in events[-2:]] == [("fin", "client"), ("fin", "server")]
     assert [e.label for e in events if e.kind == "frame"] == ['TEXT 3 B "bye"'] * 2
+    lived = life(record, server.recorder) + [record.peer_fin, record.fin_sent, record.closed]
+    assert None not in lived and lived == sorted(lived), lived
+    assert [e.time for e in events] == lived[:-1] and not any(e.inferred for e in events)
+
+
+def test_a_record_without_the_newer_times_is_drawn_with_inferred_events() -> None:
+    # A record made by other code (an older recording, a hand-made one) has only the accept
+    # and the socket's close: the request and the answer are placed, dashed, at the accept;
+    # one FIN, at the close, from the side that closed first.
+    recorder = Recorder()
+    record = ConnectionRecord(id=7, peer="127.0.0.1:5", opened=100.0, status=101, closed=100.5)
+    record.request_raw = b"GET /old HTTP/1.1\r\nHost: h\r\n\r\n"
+    recorder.add_connection(record)
+    recorder.add_frame(record_of(Frame(Opcode.TEXT, b"hi"), time=100.2, connection=7))
+    events = connection_events(recorder)
+    assert [(e.kind, e.sender, e.time, e.inferred) for e in events] == [
+        ("connect", "client", 100.0, False),
+        ("request", "client", 100.0, True),
+        ("response", "server", 100.0, True),
+        ("frame", "server", 100.2, False),
+        ("fin", "server", 100.5, False),
+    ]
+    figure = sequence_diagram(recorder)
+    dashed = [a.arrow_patch.get_linestyle() == "--" for a in arrows(figure)]
+    assert dashed == [e.inferred for e in events]
+    assert texts(figure).count("(not recorded)") == 2
+    record.error = "connection closed during the handshake"
+    record.status, record.request_raw = None, b""
+    assert [(e.kind, e.sender) for e in connection_events(recorder)] == [
+        ("connect", "client"),
+        ("frame", "server"),
+        ("fin", "client"),  # it left before its request was whole
+    ]
+
+
+def record_of(frame: Frame, *, time: float, connection: int) -> FrameRecord:
+    return FrameRecord.from_frame(frame, time=time, connection=connection, direction="out")

@@ -291,13 +291,17 @@ class Outbox:
                 self._write_all()
 
 
-def linger_close(sock: socket.socket, seconds: float = 1.0) -> None:
+def linger_close(sock: socket.socket, seconds: float = 1.0) -> Optional[float]:
     """Half-close, then read and discard what the peer still sends, for ``seconds`` at most.
 
     Closing a socket that holds unread bytes makes the kernel send a reset, which
     can destroy our last answer (an HTTP error, a Close frame) before the peer
     reads it. Sending FIN first and draining avoids that; the deadline keeps a
     peer that never stops sending from holding the thread.
+
+    Returns when the drain reached the end of the stream (``time.time()``, when ``recv()``
+    gave b""): the peer's FIN, unless this socket's reading side was already shut down
+    here. None if the time was up first, or the peer reset the connection.
     """
     deadline = Deadline(seconds)
     try:
@@ -305,9 +309,9 @@ def linger_close(sock: socket.socket, seconds: float = 1.0) -> None:
         while True:
             remaining = deadline.remaining()
             if remaining == 0:
-                return
+                return None
             sock.settimeout(remaining)
             if not sock.recv(65536):
-                return
+                return time.time()
     except OSError:
-        pass
+        return None

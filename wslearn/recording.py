@@ -2,9 +2,9 @@
 
 The server hands the recorder two kinds of record:
 
-* a :class:`ConnectionRecord` per TCP connection: the peer, the handshake
-  (already redacted by :mod:`wslearn.redaction`), the sizes of the ``recv()``
-  results, how the connection ended;
+* a :class:`ConnectionRecord` per TCP connection: the peer, the handshake (already redacted by
+  :mod:`wslearn.redaction`), the sizes of the ``recv()`` results, when each step of its life
+  came (accept, request, answer, the two FINs, close), how it ended;
 * a :class:`FrameRecord` per frame, in or out: its header (the
   :class:`~wslearn.frames.FrameHeader` itself: every field and the bytes), and the
   start of the payload both as it crossed the wire (masked) and unmasked. With
@@ -12,12 +12,11 @@ The server hands the recorder two kinds of record:
   gets an :class:`InflatedMessage`: the message's length and first bytes once inflated,
   since its payload on the wire is DEFLATE data, not the message.
 
-A :class:`Recorder` keeps them in bounded stores: when ``max_frames`` is reached
-the oldest frame is dropped and counted in :attr:`Recorder.dropped_frames`, and
-past ``max_connections`` the oldest connection goes the same way
-(:attr:`Recorder.dropped_connections`), so a long-running server never grows
-without limit. Payloads are kept as a capped *preview* (``preview_bytes``, 256
-by default); lengths always stay exact.
+A :class:`Recorder` keeps them in bounded stores: when ``max_frames`` is reached the oldest
+frame is dropped and counted in :attr:`Recorder.dropped_frames`, and past ``max_connections``
+the oldest connection goes the same way (:attr:`Recorder.dropped_connections`), so a
+long-running server never grows without limit. Payloads are kept as a capped *preview*
+(``preview_bytes``, 256 by default); lengths always stay exact.
 
 The bound is in bytes too, not only in records: whatever a peer sends, a frame's record
 holds at most its header and three previews (wire, unmasked, inflated), and a connection's
@@ -66,11 +65,6 @@ def frame_bytes_bound(preview_bytes: int, *, inflated: bool = False) -> int:
     return MAX_FRAME_HEADER + 4 + (3 if inflated else 2) * preview_bytes
 
 
-def utf8_length(text: str) -> int:
-    """The length of ``text`` in UTF-8 bytes, without a copy when it is ASCII."""
-    return len(text) if text.isascii() else len(text.encode("utf-8"))
-
-
 @dataclasses.dataclass
 class InflatedMessage:
     """A compressed message as the application sees it: its length and a capped preview.
@@ -94,7 +88,8 @@ class InflatedMessage:
         if isinstance(message, str):
             # Only the start is encoded for the preview: a character is 4 bytes at most.
             preview = message[: self.preview_bytes].encode("utf-8")[: self.preview_bytes]
-            length = utf8_length(message)
+            # Its length in UTF-8 bytes, without a copy when it is ASCII.
+            length = len(message) if message.isascii() else len(message.encode("utf-8"))
         else:
             preview, length = bytes(message[: self.preview_bytes]), len(message)
         self.preview = preview
@@ -109,11 +104,19 @@ class InflatedMessage:
 
 @dataclasses.dataclass
 class ConnectionRecord:
-    """One TCP connection: who, the (redacted) handshake, how bytes arrived, how it ended."""
+    """One TCP connection: who, the (redacted) handshake, how bytes arrived, how it ended.
+
+    Its times (``time.time()``; None until it happens, or if it never does), in order:
+    ``opened`` (accepted), ``request_at`` (the head whole, or judged bad), ``answered_at``
+    (the 101 or the refusal sent), the frames, ``fin_sent`` (the server's FIN) and
+    ``peer_fin`` (a ``recv()`` gave b"") in either order, ``closed`` (the socket closed).
+    """
 
     id: int
     peer: str
     opened: float
+    request_at: Optional[float] = None
+    answered_at: Optional[float] = None
     request_raw: bytes = b""
     request_headers: Headers = dataclasses.field(default_factory=Headers)
     target: str = ""
@@ -125,6 +128,8 @@ class ConnectionRecord:
     #: Sizes of the successive ``recv()`` results after the handshake (capped list).
     reads: List[int] = dataclasses.field(default_factory=list)
     reads_dropped: int = 0
+    fin_sent: Optional[float] = None
+    peer_fin: Optional[float] = None
     closed: Optional[float] = None
     close_code: Optional[int] = None
     close_reason: str = ""
@@ -145,12 +150,8 @@ class ConnectionRecord:
         short texts; ``reads`` is a list of numbers that the server caps in count.
         """
         headers = sum(len(name) + len(value) + 4 for name, value in self.request_headers)
-        return (
-            len(self.request_raw)
-            + headers
-            + len(self.target)
-            + len(self.close_reason.encode("utf-8"))
-        )
+        reason = len(self.close_reason.encode("utf-8"))
+        return len(self.request_raw) + headers + len(self.target) + reason
 
     def keep_request(self, raw: bytes, headers: Headers, target: str) -> None:
         """Keep a (redacted) request head, at most :data:`MAX_REQUEST_KEPT` bytes of it.
@@ -174,8 +175,7 @@ class ConnectionRecord:
 
 @dataclasses.dataclass(frozen=True)
 class FrameRecord:
-    """One frame, in (``"in"``: from the peer) or out (``"out"``), with every header field.
-
+    """One frame, in (``"in"``: from the peer) or out (``"out"``), with every header field;
     ``time`` is wall-clock time (``time.time()``), like :attr:`ConnectionRecord.opened`.
 
     ``head`` is the frame's :class:`~wslearn.frames.FrameHeader`: the very object the

@@ -283,6 +283,7 @@ class Server:
                         continue
                     try:
                         sock, address = self._listener.accept()
+                        opened = time.time()  # the record's TCP connect, not the thread's start
                     except (BlockingIOError, InterruptedError):
                         continue
                     except OSError as error:
@@ -302,7 +303,7 @@ class Server:
                     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                     thread = threading.Thread(
                         target=self._run_connection,
-                        args=(sock, address),
+                        args=(sock, address, opened),
                         name=f"wslearn-conn-{self.port}",
                         daemon=True,
                     )
@@ -321,11 +322,10 @@ class Server:
             selector.close()
             self._listener.close()
 
-    def _run_connection(self, sock: socket.socket, address: Any) -> None:
+    def _run_connection(self, sock: socket.socket, address: Any, opened: float) -> None:
         """One connection's thread: it lives its life, the server keeps the books."""
-        record = ConnectionRecord(
-            id=next(self._ids), peer=f"{address[0]}:{address[1]}", opened=time.time()
-        )
+        peer = f"{address[0]}:{address[1]}"
+        record = ConnectionRecord(id=next(self._ids), peer=peer, opened=opened)
         self.recorder.add_connection(record)
         conn = ServerConnection(
             sock,

@@ -6,14 +6,16 @@ thread runs :meth:`ServerConnection.run`, the connection's whole life:
 1. **the opening handshake** (§4.2): read until the HTTP request is whole, within
    ``handshake_timeout`` seconds, then answer ``101 Switching Protocols``, or refuse the
    request (400, 403, 426, ...), or, for a plain HTTP request without ``Upgrade``, answer
-   with the test page (:mod:`wslearn.static_files`);
+   with the test page (:mod:`wslearn.static_files`): :mod:`wslearn.server_handshake`;
 2. **the read loop**: ``recv()`` whatever size arrives, feed it to the sans-I/O
    :class:`~wslearn.connection.Connection`, send the replies it queued (Pongs, the Close
    reply), and hand each whole message to the server's handler (meanwhile the server's
    keepalive thread Pings the peer now and then, see :meth:`ServerConnection.keep_alive`);
 3. **the close** (§7.1.1): once we sent a Close frame, the peer's must come back within
    ``close_timeout`` seconds (a timer cuts the socket otherwise); then the server closes
-   TCP first, half-closing and draining so the peer reads our last bytes.
+   TCP first, half-closing and draining so the peer reads our last bytes
+   (:func:`~wslearn.server_handshake.close_first`). The record notes when each side's
+   FIN went (``fin_sent``, ``peer_fin``), as the handshake noted its own steps.
    With compression on (:mod:`wslearn.server_settings`), the handshake also answers the
    client's permessage-deflate offer (RFC 7692).
 
@@ -36,19 +38,15 @@ import time
 from typing import TYPE_CHECKING, Callable, Iterator, Optional, Tuple, Union
 
 from .connection import Binary, Connection, Event, Failed, Pong, State, Text
-from .deadline import Deadline
-from .errors import ConnectionClosed, HandshakeError
+from .errors import ConnectionClosed
 from .frame_recording import FrameRecording
-from .handshake import accept_response, reject_response, validate_request
-from .http11 import parse_request
 from .keepalive import PING_PAYLOAD, Keepalive
 from .opcodes import CloseCode
-from .outbox import Outbox, linger_close, unsent_in_kernel
+from .outbox import Outbox, unsent_in_kernel
 from .permessage_deflate import PerMessageDeflate
 from .recording import ConnectionRecord, FrameRecord
-from .redaction import proxy_evidence, redact_request
+from .server_handshake import close_first, opening_handshake
 from .server_settings import ConnectionSettings
-from .static_files import page_response
 
 if TYPE_CHECKING:
     from .server import Server
@@ -227,18 +225,22 @@ class ServerConnection:
                 self.protocol.close(code, reason)
                 self._outbox.put(self.protocol.data_to_send(), wait=False)  # now, or never
             self._outbox.close()
-        try:
-            self._sock.shutdown(socket.SHUT_RDWR)  # wakes the connection's thread
-        except OSError:
-            pass
+        self._cut_off()
 
     def _close_timed_out(self) -> None:
         if self.protocol.state is not State.CLOSED:
             self.record.error = "no Close frame came back in time"
-            try:
-                self._sock.shutdown(socket.SHUT_RDWR)  # wakes the connection's recv()
-            except OSError:
-                pass
+            self._cut_off()
+
+    def _cut_off(self) -> None:
+        """Shut the socket down both ways: it wakes the connection's ``recv()``, with b"",
+        and sends our FIN (noted: that b"" is then this side's doing, not the peer's FIN)."""
+        if self.record.fin_sent is None:
+            self.record.fin_sent = time.time()
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
     # ------------------------------------------------------------------ the whole life
 
@@ -265,7 +267,7 @@ class ServerConnection:
                 linger = min(1.0, self.settings.close_timeout)
                 with self._lock:
                     self._outbox.flush(linger)
-                linger_close(self._sock, linger)
+                close_first(self._sock, self.record, linger)
                 with self._lock:
                     self._outbox.close()
             self.record.closed = time.time()
@@ -274,6 +276,7 @@ class ServerConnection:
     def _record_end(self) -> None:
         if self._abandoned is None and self._outbox.stuck is not None:
             self._abandoned = (CloseCode.POLICY_VIOLATION, self._outbox.stuck)
+            self.record.fin_sent = self.record.fin_sent or time.time()  # the outbox cut it off
         if self._abandoned is not None:
             self.record.close_code, self.record.close_reason = self._abandoned
             self.record.error = self._abandoned[1]
@@ -283,65 +286,13 @@ class ServerConnection:
 
     def _handshake(self) -> Optional[bytes]:
         """Read and answer the opening handshake; return leftover bytes, or None if refused."""
-        sock, record, settings = self._sock, self.record, self.settings
-        too_slow = f"handshake not completed within {settings.handshake_timeout} s"
-        deadline = Deadline(settings.handshake_timeout)
-        buffer = b""
-        request = None
-        while request is None:
-            remaining = deadline.remaining()
-            if remaining == 0:
-                record.error = too_slow
-                return None
-            sock.settimeout(remaining)
-            try:
-                data = sock.recv(65536)
-            except socket.timeout:
-                record.error = too_slow
-                return None
-            if not data:
-                record.error = "connection closed during the handshake"
-                return None
-            buffer += data
-            try:
-                request = parse_request(buffer)
-            except HandshakeError as error:
-                self._refuse(error)
-                return None
-        record.keep_request(*redact_request(request))
-        record.proxy_evidence = proxy_evidence(request)
-        record.via_proxy = bool(record.proxy_evidence)
-        if "Upgrade" not in request.headers:
-            record.status, response = page_response(request.method, request.path)
-            self._answer_and_close(response)
+        upgraded = opening_handshake(self._sock, self.record, self.settings)
+        if upgraded is None:
             return None
-        try:
-            key, subprotocol = validate_request(
-                request, origins=settings.origins, subprotocols=settings.subprotocols
-            )
-        except HandshakeError as error:
-            self._refuse(error)
-            return None
-        # RFC 7692 §5: the first permessage-deflate offer the server accepts, if it is on.
-        agreed, codec = settings.compression.accept(
-            request.headers.get_all("Sec-WebSocket-Extensions")
-        )
-        if codec is not None:
+        rest, codec = upgraded
+        if codec is not None:  # permessage-deflate was agreed: frames go through its codec
             self.protocol = self._protocol(codec)
-            record.deflate = agreed
-        sock.sendall(accept_response(key, subprotocol, deflate=agreed))
-        record.status = 101
-        sock.settimeout(None)
-        return buffer[len(request.raw) :]
-
-    def _refuse(self, error: HandshakeError) -> None:
-        self.record.status = error.status
-        self.record.error = error.message
-        self._answer_and_close(reject_response(error))
-
-    def _answer_and_close(self, response: bytes) -> None:
-        self._sock.sendall(response)
-        linger_close(self._sock)
+        return rest
 
     def _read_loop(self, data: bytes, serving: bool) -> None:
         """Feed what arrives to the protocol until the connection is closed."""
@@ -381,6 +332,8 @@ class ServerConnection:
                 record.error = f"{type(error).__name__}: {error}"
                 return
             if not data:
+                if record.fin_sent is None and self._outbox.stuck is None:  # not our cut-off
+                    record.peer_fin = time.time()  # the peer's FIN
                 with self._lock:  # peer closed TCP: 1006 unless the handshake finished
                     self.protocol.receive_eof()
                 return

@@ -1,8 +1,9 @@
 """The life of one connection, drawn: from TCP connect to TCP close (a sequence diagram).
 
 A server's :class:`~wslearn.recording.Recorder` keeps, for each connection, a
-:class:`~wslearn.recording.ConnectionRecord` (when it was accepted, the request, the status
-answered, when the socket closed) and a :class:`~wslearn.recording.FrameRecord` per frame.
+:class:`~wslearn.recording.ConnectionRecord` (the request, the status answered, and when each
+step came: the accept, the request, the answer, each side's FIN, the socket's close) and a
+:class:`~wslearn.recording.FrameRecord` per frame.
 :func:`connection_events` puts them in one list, in order, as the two peers lived them:
 
 1. **TCP connect** (the client's SYN; the time is when the server accepted it);
@@ -10,19 +11,22 @@ answered, when the socket closed) and a :class:`~wslearn.recording.FrameRecord` 
 3. **the answer**: ``101 Switching Protocols`` (§4.2.2), or the refusal (``426``, ``403`` ...);
 4. **every frame**, in (client to server) and out: data frames with their length and the
    start of their text, Ping and Pong (§5.5.2-3), Close with its code (§5.5.1);
-5. **TCP FIN**: the server closes TCP first once the closing handshake is done (§7.1.1);
-   the client did, if it left without a Close frame (then the code is 1006, §7.1.5).
+5. **TCP FIN**, each side's: the server closes TCP first once the closing handshake is done
+   (§7.1.1), and the client answers with its own; the client's comes first if it left
+   without a Close frame (then the code is 1006, §7.1.5).
 
 :func:`sequence_diagram` draws that list: two lifelines, client and server, and one arrow
 per event, top to bottom, evenly spaced so each label can be read. Times are written in the
 margin, in milliseconds after the TCP connect. A long connection keeps its first and last
 frames and says how many were left out between them.
 
-**What the recorder does not say.** It notes when a connection was accepted and when its
-socket was closed, and the time of each frame, but not when the request arrived nor when the
-answer left. Those two events are placed in order, at the earliest time they can have had
-(the accept), marked ``inferred``, and drawn dashed. The TCP close is the time the server's
-socket closed: after its FIN and the peer's (or a short linger), so a little after the FIN.
+**Times.** The server's recorder notes each of them: the accept, when the request was whole,
+when the answer left, each frame, when the server sent its FIN and when the client's came
+(a ``recv()`` that gave b""). A record made by other code may lack the request's and the
+answer's: those events are then placed in order, at the earliest time they can have had
+(the accept), marked ``inferred``, and drawn dashed. Without either FIN's time, one FIN is
+drawn, at the time the server's socket closed (a little after the FIN), from the side that
+closed first.
 
 Pure functions of the records, like the other views; matplotlib is imported on first use.
 """
@@ -175,22 +179,25 @@ def _client_closed_first(record: ConnectionRecord) -> bool:
 def connection_events(
     source: Source, connection: Union[int, ConnectionRecord, None] = None
 ) -> List[SequenceEvent]:
-    """The life of one connection, in order: TCP connect, request, answer, frames, TCP close.
+    """The life of one connection, in order: TCP connect, request, answer, frames, TCP FINs.
 
     ``source`` is a server, its recorder, or a connection of it; ``connection`` a connection
     id (or record), by default the first connection kept that has frames (else the first
-    one kept). Events the records cannot show are left out: no request if none came whole,
-    no TCP close while the connection is open. Frames come in the order the recorder
-    got them; if the oldest were dropped (a full recorder), an ``"elided"`` event says so.
+    one kept). Events the records cannot show are left out: no request if none came (or
+    none came whole and none was judged), no FIN that was not seen. Frames come in the order
+    the recorder got them; if the oldest were dropped (a full recorder), an ``"elided"``
+    event says so.
     """
     recorder, record = _resolve(source, connection)
     frames = recorder.frames(connection=record.id)
     opened = record.opened
     events = [SequenceEvent("connect", "client", "TCP connect", opened)]
-    if record.request_raw:
-        events.append(SequenceEvent("request", "client", request_label(record), opened, True))
+    if record.request_raw or record.request_at is not None:  # a head, even one refused as bad
+        events.append(_timed("request", "client", request_label(record), record.request_at, opened))
     if record.status is not None:
-        events.append(SequenceEvent("response", "server", response_label(record), opened, True))
+        events.append(
+            _timed("response", "server", response_label(record), record.answered_at, opened)
+        )
     if frames and min(f.stream_offset for f in frames) > 0:
         # The recorder dropped this connection's first frames (its store is bounded).
         events.append(
@@ -199,10 +206,25 @@ def connection_events(
     for frame in frames:
         sender = "client" if frame.direction == "in" else "server"
         events.append(SequenceEvent("frame", sender, frame_label(frame), frame.time, frame=frame))
-    if record.closed is not None:
-        closer = "client" if _client_closed_first(record) else "server"
-        events.append(SequenceEvent("fin", closer, "TCP FIN", record.closed))
-    return events
+    return events + _fins(record)
+
+
+def _timed(
+    kind: str, sender: str, label: str, at: Optional[float], earliest: float
+) -> SequenceEvent:
+    """An event at ``at``, or, if that time was not recorded, ``inferred`` at ``earliest``."""
+    if at is None:
+        return SequenceEvent(kind, sender, label, earliest, inferred=True)
+    return SequenceEvent(kind, sender, label, at)
+
+
+def _fins(record: ConnectionRecord) -> List[SequenceEvent]:
+    """Each side's FIN whose time was recorded, in order; else one, when the socket closed."""
+    sides = [(record.fin_sent, "server"), (record.peer_fin, "client")]
+    fins = sorted((when, sender) for when, sender in sides if when is not None)
+    if not fins and record.closed is not None:  # a record without them
+        fins = [(record.closed, "client" if _client_closed_first(record) else "server")]
+    return [SequenceEvent("fin", sender, "TCP FIN", when) for when, sender in fins]
 
 
 def elide(events: Sequence[SequenceEvent], max_frames: int) -> List[SequenceEvent]:
