@@ -64,9 +64,9 @@ def encode_header(opcode: int, length: int, mask: Optional[bytes] = None) -> byt
 
 
 def is_control(opcode: int) -> bool:
-    """Notebook 03: is this a control frame's opcode? The high bit of the 4 says so (§5.5),
-    also for the reserved ones, which ``Opcode.is_control`` does not know."""
-    return bool(opcode & 0x8)
+    """Notebook 03: is this a control frame's opcode? 0x8 to 0xF are control opcodes (§5.2,
+    §5.5), the reserved ones too, which ``Opcode.is_control`` does not know."""
+    return 0x8 <= opcode <= 0xF
 
 
 def read_mask_key(frame: bytes) -> Optional[bytes]:
@@ -140,7 +140,7 @@ LIBRARY: Dict[str, Tuple[Any, str]] = {
     "build_101": (accept_response, "wslearn.handshake.accept_response"),
     "payload_length": (payload_length, "wslearn.frames.parse_frame_header"),
     "encode_header": (encode_header, "wslearn.frames.encode_frame_header"),
-    "is_control": (is_control, "opcode & 0x8 (as wslearn.Opcode.is_control)"),
+    "is_control": (is_control, "the range 0x8-0xF (as wslearn.Opcode.is_control)"),
     "read_mask_key": (read_mask_key, "wslearn.frames.parse_frame_header(frame).mask"),
     "decode_frame": (decode_frame, "wslearn.frames.Frame.parse"),
     "close_payload": (close_payload, "wslearn.close.Close.serialize"),
