@@ -270,7 +270,7 @@ def test_urls_that_are_not_ws_urls_are_refused(url: str) -> None:
 
 
 def test_the_host_header_names_the_port_unless_it_is_80() -> None:
-    from wslearn.asyncio.client import split_ws_url
+    from wslearn.client import split_ws_url
 
     assert split_ws_url("ws://example.com/chat?room=1") == (
         "example.com", 80, "example.com", "/chat?room=1"

@@ -37,7 +37,7 @@ from .http11 import Response, parse_response
 from .opcodes import CloseCode
 from .permessage_deflate import DeflateParameters, PerMessageDeflate, check_deflate_answer
 
-__all__ = ["connect", "ClientConnection", "DEFLATE_OFFER"]
+__all__ = ["connect", "ClientConnection", "DEFLATE_OFFER", "deflate_offer", "split_ws_url"]
 
 Message = Union[str, bytes]
 
@@ -78,17 +78,16 @@ def connect(
     the closing handshake. ``origin`` sends an ``Origin`` header (browsers always do; a program
     need not); ``extra_headers`` are more ``(name, value)`` pairs for the request.
     """
-    host, port, resource = _parse_ws_url(url)
-    deflate_offer = _deflate_offer(compression)
+    host, port, host_header, resource = split_ws_url(url)
+    offer = deflate_offer(compression)
     deadline = Deadline(open_timeout)
-    host_header = _host_header(host, port)
     request, key = client_request(
         host_header,
         resource,
         origin=origin,
         subprotocols=subprotocols,
         extra_headers=extra_headers,
-        deflate=deflate_offer,
+        deflate=offer,
     )
     try:
         sock = socket.create_connection((host, port), timeout=max(deadline.remaining(), 0.001))
@@ -97,14 +96,12 @@ def connect(
     try:
         sock.sendall(request)
         response, rest = _read_response(sock, deadline, open_timeout)
-        subprotocol = check_response(
-            response, key, subprotocols=subprotocols, deflate=deflate_offer
-        )
+        subprotocol = check_response(response, key, subprotocols=subprotocols, deflate=offer)
         agreed = None
-        if deflate_offer is not None:
+        if offer is not None:
             # check_response has checked the answer already: this only reads what was agreed.
             answer = response.headers.get_all("Sec-WebSocket-Extensions")
-            agreed = check_deflate_answer(answer, deflate_offer)
+            agreed = check_deflate_answer(answer, offer)
     except BaseException:
         sock.close()  # a handshake that failed leaves no socket open
         raise
@@ -116,8 +113,12 @@ def connect(
     )
 
 
-def _parse_ws_url(url: str) -> Tuple[str, int, str]:
-    """``ws://host:port/path?q`` -> ``(host, port, "/path?q")`` (RFC 6455 §3)."""
+def split_ws_url(url: str) -> Tuple[str, int, str, str]:
+    """``ws://host:port/path?q`` -> ``(host, port, Host header, "/path?q")`` (RFC 6455 §3).
+
+    The ``Host`` header (RFC 7230 §5.4) names the port only when it is not 80, the default,
+    and puts an IPv6 address in brackets. Both clients, threaded and asyncio, start here.
+    """
     parts = urllib.parse.urlsplit(url)
     if parts.scheme == "wss":
         raise ValueError("wss:// (WebSocket over TLS) is not supported by this client: use ws://")
@@ -127,18 +128,15 @@ def _parse_ws_url(url: str) -> Tuple[str, int, str]:
         raise ValueError(f"no host in {url!r}")
     if parts.fragment:  # §3: "Fragment identifiers are meaningless in the context of WebSocket"
         raise ValueError(f"a WebSocket URL has no #fragment: {url!r}")
+    port = parts.port or 80
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
     resource = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return parts.hostname, parts.port or 80, resource
+    return parts.hostname, port, host if port == 80 else f"{host}:{port}", resource
 
 
-def _host_header(host: str, port: int) -> str:
-    """The ``Host`` header (RFC 7230 §5.4): the port only if it is not the default, 80."""
-    if ":" in host:
-        host = f"[{host}]"  # an IPv6 address
-    return host if port == 80 else f"{host}:{port}"
-
-
-def _deflate_offer(compression: Optional[str]) -> Optional[DeflateParameters]:
+def deflate_offer(compression: Optional[str]) -> Optional[DeflateParameters]:
+    """What a client offers for ``compression`` (``None`` or ``"deflate"``): nothing, or
+    :data:`DEFLATE_OFFER`."""
     if compression is None:
         return None
     if compression != "deflate":

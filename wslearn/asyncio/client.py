@@ -17,10 +17,9 @@ until its blank line with :func:`~wslearn.http11.parse_response` and checked wit
 from __future__ import annotations
 
 import asyncio
-import urllib.parse
 from typing import Iterable, Optional, Sequence, Tuple
 
-from ..client import DEFLATE_OFFER
+from ..client import deflate_offer, split_ws_url
 from ..connection import DEFAULT_MAX_SIZE, Connection
 from ..errors import InvalidResponse
 from ..handshake import check_response, client_request
@@ -30,7 +29,7 @@ from ..outbox import DEFAULT_WRITE_LIMIT, DEFAULT_WRITE_TIMEOUT
 from ..permessage_deflate import PerMessageDeflate, check_deflate_answer
 from .connection import DEFAULT_MAX_QUEUE, AsyncConnection, Limits, read_head
 
-__all__ = ["ClientConnection", "connect", "split_ws_url"]
+__all__ = ["ClientConnection", "connect"]
 
 
 class ClientConnection(AsyncConnection):
@@ -38,24 +37,6 @@ class ClientConnection(AsyncConnection):
     (its headers), ``subprotocol`` the one the server chose among ours (or None)."""
 
     response: Response
-
-
-def split_ws_url(url: str) -> Tuple[str, int, str, str]:
-    """``ws://host:port/path?q`` -> ``(host, port, Host header, "/path?q")`` (RFC 6455 §3).
-
-    The ``Host`` header (RFC 7230 §5.4) names the port only when it is not 80, the default.
-    """
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme != "ws":
-        raise ValueError(f"this client speaks ws:// (no TLS), so not {url!r}")
-    if not parts.hostname or parts.fragment:  # §3: a fragment "MUST NOT be used"
-        raise ValueError(f"{url!r} is not a WebSocket URL (ws://host[:port]/path, no #)")
-    port = parts.port or 80
-    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    resource = parts.path or "/"
-    if parts.query:
-        resource += "?" + parts.query
-    return parts.hostname, port, host if port == 80 else f"{host}:{port}", resource
 
 
 async def connect(
@@ -85,9 +66,7 @@ async def connect(
     the asyncio driver's (:class:`~wslearn.asyncio.connection.Limits`): keepalive Pings every
     ``ping_interval`` seconds, the back-pressure of ``write_limit``, ``max_queue``.
     """
-    if compression not in (None, "deflate"):
-        raise ValueError(f"compression is None or 'deflate', not {compression!r}")
-    offer = DEFLATE_OFFER if compression == "deflate" else None
+    offer = deflate_offer(compression)
     host, port, host_header, resource = split_ws_url(url)
     request, key = client_request(
         host_header, resource, origin=origin, subprotocols=subprotocols,
