@@ -111,6 +111,18 @@ def test_python_methods_check_what_a_browser_would_refuse() -> None:
         client.send_text(b"bytes")  # type: ignore[arg-type]
 
 
+def test_binary_goes_to_the_page_as_a_buffer() -> None:
+    client = BrowserClient(8765)
+    sent = []
+    client.send = lambda content, buffers=None: sent.append((content, buffers))  # type: ignore[method-assign]
+    client.send_binary(bytearray(b"\x00\xff"))
+    assert sent == [({"type": "send-binary"}, [b"\x00\xff"])]
+    with pytest.raises(TypeError, match="bytes"):
+        client.send_binary("text")  # type: ignore[arg-type]
+    source = (Path(wslearn.__file__).parent / "static" / "client.js").read_text()
+    assert 'msg.type === "send-binary"' in source  # the page's side of it
+
+
 def test_subprotocols_go_to_the_page_as_a_checked_list() -> None:
     assert BrowserClient(8765).subprotocols == []
     client = BrowserClient(8765, subprotocols=("chat.v2", "chat.v1"))

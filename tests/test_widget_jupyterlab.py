@@ -91,6 +91,7 @@ with open('traits.json', 'w') as f:
 # Then the panel's buttons and the Python methods, against a new server on the same port.
 RESTART_CODE = "server = wslearn.serve(port=server.port)"
 SEND_CODE = "client.send_text('from python')"
+BINARY_CODE = "client.send_binary(bytes(range(256)))"
 DISCONNECT_CODE = "client.disconnect(4000, 'bye')"
 AFTER_CODE = """
 server.wait_for_frames(5, timeout=10)
@@ -207,7 +208,8 @@ def run(chromium: Browser, scenario_lab: ScenarioLab) -> Iterator[Run]:
         panel_state = panel.locator(".wslearn-bc-state").inner_text()
         panel_log = panel.locator(".wslearn-bc-log").inner_text()
 
-        # The buttons and the Python methods: Connect, 126 B, send_text(), disconnect(4000, 'bye').
+        # The buttons and the Python methods: Connect, 126 B, send_text(), send_binary(),
+        # disconnect(4000, 'bye').
         kernel_execute(page, RESTART_CODE)
         panel.get_by_role("button", name="Connect", exact=True).click(timeout=WAIT_MS)
         page.wait_for_function(
@@ -219,6 +221,8 @@ def run(chromium: Browser, scenario_lab: ScenarioLab) -> Iterator[Run]:
         wait_for_log(page, "echo matches #3")
         kernel_execute(page, SEND_CODE)
         wait_for_log(page, "echo matches #4")
+        kernel_execute(page, BINARY_CODE)
+        wait_for_log(page, "echo matches #5")
         kernel_execute(page, DISCONNECT_CODE)
         page.wait_for_function(
             "() => document.querySelector('.wslearn-bc-state').textContent === 'CLOSED'",
@@ -336,6 +340,9 @@ def test_buttons_and_python_methods_drive_the_page_socket(run: Run) -> None:
         (len(HELLO), "7-bit"), (BIG, "64-bit"), (126, "16-bit"), (11, "7-bit")
     ]  # fmt: skip
     assert bytes.fromhex(texts[3]["payload"]) == b"from python"
+    binaries = [f for f in frames if f["opcode"] == 2]
+    assert [(f["length"], f["length_case"]) for f in binaries] == [(256, "16-bit")], frames
+    assert bytes.fromhex(binaries[0]["payload"]) == bytes(range(256))
     closes = [f for f in frames if f["opcode"] == 8]
     assert len(closes) == 1, frames
     if run.scenario.via_proxy:
@@ -359,6 +366,7 @@ def test_buttons_and_python_methods_drive_the_page_socket(run: Run) -> None:
         ("received", 1, "echo matches"), ("received", 2, "echo matches"),
         ("sent", 3, None), ("received", 3, "echo matches"),
         ("sent", 4, None), ("received", 4, "echo matches"),
+        ("sent", 5, None), ("received", 5, "echo matches"),
     ], log  # fmt: skip
 
 

@@ -25,10 +25,11 @@ nbgrader can take the source notebooks as they are.
 A learner on their own gets a third kind of copy, their *work copy*
 (:func:`write_learner_copies`, run by ``python -m wslearn lab`` and by Binder's
 ``postBuild``): a student copy in ``my-work/``, where after each exercise's
-check a "Stuck?" cell links to that exercise in the full source notebook. The
-solution stays out of view until the learner asks for it, and a notebook that
-is already in ``my-work/`` is never written again, so the learner's work
-survives every re-run.
+check a "Stuck?" cell links to that exercise in the full source notebook (not
+after notebook 12's graded cells, which score pieces carried over and have no
+solution of their own: :func:`carried_over`). The solution stays out of view
+until the learner asks for it, and a notebook that is already in ``my-work/``
+is never written again, so the learner's work survives every re-run.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 __all__ = [
     "make_student_copy",
@@ -51,6 +52,7 @@ __all__ = [
     "strip_solutions",
     "is_check_cell",
     "is_solution_cell",
+    "carried_over",
     "cell_source",
     "STUB",
 ]
@@ -109,6 +111,21 @@ def is_solution_cell(cell: Dict[str, Any]) -> bool:
     """A cell the learner writes in: nbgrader's ``solution: true`` on a code cell."""
     meta = cell.get("metadata", {}).get("nbgrader", {})
     return cell.get("cell_type") == "code" and bool(meta.get("solution"))
+
+
+def carried_over(cell: Dict[str, Any]) -> Tuple[str, ...]:
+    """The notebooks ("01", "02"...) whose pieces a graded cell of notebook 12 scores, from
+    its metadata ``"wslearn": {"carried_over": ["01", "02"]}``, in order, each once; () for
+    every other cell, and for metadata that is not a list of digit strings (a grader must
+    not guess what a teacher meant)."""
+    metadata = cell.get("metadata")
+    ours = metadata.get("wslearn") if isinstance(metadata, dict) else None
+    numbers = ours.get("carried_over") if isinstance(ours, dict) else None
+    if not isinstance(numbers, (list, tuple)):
+        return ()
+    if not all(isinstance(n, str) and n.isascii() and n.isdigit() for n in numbers):
+        return ()
+    return tuple(dict.fromkeys(numbers))
 
 
 def make_student_copy(notebook: Dict[str, Any]) -> Dict[str, Any]:
@@ -191,7 +208,8 @@ def _solution_link_cell(title: str, href: str, check_id: str) -> Dict[str, Any]:
 
 
 def make_learner_copy(notebook: Dict[str, Any], solutions: str) -> Dict[str, Any]:
-    """A learner's work copy: the student copy, plus a "Stuck?" link after every check cell.
+    """A learner's work copy: the student copy, plus a "Stuck?" link after every check cell
+    that has a solution (not after a :func:`carried_over` cell).
 
     ``solutions`` is the link to the full source notebook, relative to where the copy is
     written (``../notebooks/02_accept_key.ipynb``); each link points at the exercise's heading.
@@ -204,7 +222,7 @@ def make_learner_copy(notebook: Dict[str, Any], solutions: str) -> Dict[str, Any
         if cell.get("cell_type") == "markdown":
             headings = [line for line in _source(cell).splitlines() if line.startswith("#")]
             heading = headings[-1] if headings else heading
-        elif is_check_cell(cell):
+        elif is_check_cell(cell) and not carried_over(cell):  # those have no solution
             title = heading.lstrip("#").strip() if heading else "this exercise"
             anchor = f"#{heading_anchor(heading)}" if heading else ""
             check_id = str(cell.get("id") or f"cell-{len(cells)}")

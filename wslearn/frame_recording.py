@@ -17,18 +17,20 @@ token is never in the recorder, nor in the log line made from the record (``[red
 as :mod:`wslearn.redaction` does for a handshake's cookies and query tokens.
 
 No sockets or threads here: it is called from the connection's threads, with bytes in hand.
+:func:`wait_for_frames` is how a notebook cell waits for a browser: it polls a recorder.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Callable, Dict, Optional, Union
+from typing import Callable, Dict, List, Optional, Union
 
+from .deadline import Deadline
 from .frames import Frame
 from .opcodes import Opcode
-from .recording import FrameRecord, InflatedMessage
+from .recording import FrameRecord, InflatedMessage, Recorder
 
-__all__ = ["FrameRecording"]
+__all__ = ["FrameRecording", "wait_for_frames"]
 
 
 class FrameRecording:
@@ -93,3 +95,24 @@ class FrameRecording:
         if inflated is not None:
             self.compressed[direction] = None
             inflated.fill(message)
+
+
+def wait_for_frames(
+    recorder: Recorder,
+    count: int = 1,
+    timeout: float = 5.0,
+    *,
+    direction: Optional[str] = "in",
+    connection: Optional[int] = None,
+) -> List[FrameRecord]:
+    """Wait until ``recorder`` holds ``count`` frames (at most ``timeout`` s); return them.
+
+    A notebook cell that waits for a browser uses this: it reads the server's own
+    recording, and returns what it has when time is up.
+    """
+    deadline = Deadline(timeout)
+    while True:
+        frames = recorder.frames(connection=connection, direction=direction)
+        if len(frames) >= count or deadline.expired:
+            return frames
+        time.sleep(0.02)

@@ -34,6 +34,7 @@ from .connection import DEFAULT_MAX_SIZE
 from .deadline import Deadline
 from .errors import ConnectionClosed
 from .frame_log import FrameLog
+from .frame_recording import wait_for_frames
 from .handlers import BUILTIN_HANDLERS, Handler, call_handler, find_handler
 from .handshake import LOCAL
 from .keepalive import DEFAULT_PING_INTERVAL, DEFAULT_PING_TIMEOUT
@@ -246,17 +247,11 @@ class Server:
         direction: Optional[str] = "in",
         connection: Optional[int] = None,
     ) -> List[FrameRecord]:
-        """Wait until ``count`` frames are recorded (at most ``timeout`` s); return them.
-
-        A notebook cell that waits for a browser uses this: it reads the
-        server's own recording, and returns what it has when time is up.
-        """
-        deadline = Deadline(timeout)
-        while True:
-            frames = self.recorder.frames(connection=connection, direction=direction)
-            if len(frames) >= count or deadline.expired:
-                return frames
-            time.sleep(0.02)
+        """Wait until ``count`` frames are recorded (at most ``timeout`` s); return them
+        (:func:`~wslearn.frame_recording.wait_for_frames`)."""
+        return wait_for_frames(
+            self.recorder, count, timeout, direction=direction, connection=connection
+        )
 
     def _keepalive_loop(self) -> None:
         """Now and then, let every open connection Ping its peer if that is due."""

@@ -184,6 +184,13 @@ class BrowserClient(anywidget.AnyWidget):
             raise TypeError("send_text sends text: pass a str")
         self.send({"type": "send", "text": text})
 
+    def send_binary(self, data: bytes) -> None:
+        """Ask the page to send ``data`` as one binary message (opcode 2; queued while it is
+        connecting)."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError("send_binary sends bytes: pass bytes")
+        self.send({"type": "send-binary"}, buffers=[bytes(data)])
+
     def disconnect(self, code: int = 1000, reason: str = "") -> None:
         """Ask the page to start the closing handshake with ``code`` and ``reason``.
 

@@ -15,7 +15,8 @@ which rule was broken, never the fix. :func:`run_side_by_side` runs the same cas
 * :mod:`~wslearn.capstone.conformance` — the run;
 * :mod:`~wslearn.capstone.pieces` — the learner's functions, carried over (``fallbacks``: the
   library's versions; ``bounded``: a time limit for running learner code);
-* :mod:`~wslearn.capstone.server` — the server made of the pieces.
+* :mod:`~wslearn.capstone.server` — the server made of the pieces;
+* :mod:`~wslearn.capstone.scoring` — notebook 12's points: one per piece that is yours.
 """
 
 from __future__ import annotations
@@ -23,7 +24,15 @@ from __future__ import annotations
 from .cases import CASES, Case
 from .conformance import run_conformance, run_side_by_side
 from .pieces import PIECES, Piece, PieceError, Pieces, load_pieces
-from .report import CaseResult, Comparison, ConformanceReport, case_table, compare
+from .report import (
+    CaseResult,
+    Comparison,
+    ConformanceReport,
+    case_table,
+    compare,
+    compare_frames,
+)
+from .scoring import pieces_of, score_pieces
 from .server import LearnerServer, serve_pieces
 
 __all__ = [
@@ -35,12 +44,15 @@ __all__ = [
     "Pieces",
     "load_pieces",
     "serve_pieces",
+    "pieces_of",
+    "score_pieces",
     "Case",
     "CaseResult",
     "Comparison",
     "ConformanceReport",
     "case_table",
     "compare",
+    "compare_frames",
     "run_conformance",
     "run_side_by_side",
 ]

@@ -33,8 +33,12 @@ __all__ = ["run_conformance", "run_side_by_side"]
 LOOPBACK = ("127.0.0.1", "localhost")
 
 
-def _target(url_or_port: Union[str, int]) -> Tuple[int, str]:
-    """``(port, path)`` from a port number or a ``ws://127.0.0.1:<port>/<path>`` URL."""
+def _target(url_or_port: Union[str, int, Any]) -> Tuple[int, str]:
+    """``(port, path)`` from a port number, a ``ws://127.0.0.1:<port>/<path>`` URL, or a
+    running server (anything with a ``port``: ``serve_pieces()``, ``wslearn.serve()``)."""
+    port_of = getattr(url_or_port, "port", None)
+    if isinstance(port_of, int) and not isinstance(url_or_port, (str, int)):
+        url_or_port = port_of
     if isinstance(url_or_port, int) and not isinstance(url_or_port, bool):
         port, path = url_or_port, "/"
     elif isinstance(url_or_port, str):
@@ -91,7 +95,7 @@ def run_case(case: Case, port: int, path: str, deadline: Deadline) -> CaseResult
 
 
 def run_conformance(
-    url_or_port: Union[str, int],
+    url_or_port: Union[str, int, Any],
     *,
     case_timeout: float = 5.0,
     total_timeout: float = 60.0,
@@ -99,7 +103,8 @@ def run_conformance(
 ) -> ConformanceReport:
     """Run the conformance cases against the echo server at ``url_or_port``; return the report.
 
-    ``url_or_port`` is a port on 127.0.0.1 or a ``ws://127.0.0.1:<port>/<path>`` URL. The
+    ``url_or_port`` is a port on 127.0.0.1, a ``ws://127.0.0.1:<port>/<path>`` URL, or a
+    running server with a ``port``. The
     server must send back every message it receives. ``cases`` names the cases to run (all
     of :data:`~wslearn.capstone.cases.CASES` by default, in their order). Each case waits
     ``case_timeout`` seconds at most, the run ``total_timeout``: a case that cannot start
@@ -124,8 +129,8 @@ def run_conformance(
 
 
 def run_side_by_side(
-    url_or_port: Union[str, int],
-    reference: Union[str, int, None] = None,
+    url_or_port: Union[str, int, Any],
+    reference: Union[str, int, Any, None] = None,
     *,
     names: Tuple[str, str] = ("your server", "wslearn.serve"),
     **options: Any,

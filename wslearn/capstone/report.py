@@ -3,19 +3,28 @@
 :class:`ConformanceReport` holds one :class:`CaseResult` per case; :func:`compare` lays two
 reports side by side (the learner's server and ``wslearn.serve`` on the same cases). All of
 them show as an HTML table in a notebook and as plain text elsewhere, through one small
-:class:`Table`. A report says what the server did and which rule that breaks; it never says
-how to change the code.
+:class:`Table`. :func:`compare_frames` lays side by side the frames two servers exchanged
+with the same client (a browser sending the same messages to each). A report says what the
+server did and which rule that breaks; it never says how to change the code.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import html
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from .cases import CASES
 
-__all__ = ["CaseResult", "ConformanceReport", "Comparison", "Table", "compare", "case_table"]
+__all__ = [
+    "CaseResult",
+    "ConformanceReport",
+    "Comparison",
+    "Table",
+    "compare",
+    "compare_frames",
+    "case_table",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -197,3 +206,38 @@ def case_table() -> Table:
     """The cases a run makes, with the notebook of each topic and the rule it checks."""
     rows = [[case.name, case.notebook, case.expects, case.rule] for case in CASES]
     return Table(["case", "notebook", "the server must", "rule"], rows, "The conformance cases")
+
+
+def _frames_of_last_connection(server: Any) -> Tuple[str, List[str]]:
+    """A server's (or recorder's) last WebSocket connection: who, and its frames in order."""
+    recorder = getattr(server, "recorder", server)
+    upgraded = [record for record in recorder.connections() if record.status == 101]
+    if not upgraded:
+        return "no connection yet", []
+    record = upgraded[-1]
+    frames = [
+        f"{'→' if frame.direction == 'in' else '←'} {frame.opcode_name} {frame.length} B"
+        + ("" if frame.fin else " (not FIN)")
+        for frame in recorder.frames(connection=record.id, direction=None)
+    ]
+    return f"#{record.id} from {record.peer}", frames
+
+
+def compare_frames(
+    first: Any, second: Any, names: Tuple[str, str] = ("your server", "wslearn.serve")
+) -> Table:
+    """The frames of each server's last WebSocket connection, row by row (→ from the
+    client, ← from the server): the same client sending the same messages to both should
+    see the same frames. ``first`` and ``second`` are servers with a ``recorder``."""
+    (who_a, a), (who_b, b) = _frames_of_last_connection(first), _frames_of_last_connection(second)
+    rows = []
+    for index in range(max(len(a), len(b))):
+        left = a[index] if index < len(a) else ""
+        right = b[index] if index < len(b) else ""
+        rows.append([str(index + 1), left, right, "" if left == right else "differs"])
+    differ = sum(row[-1] == "differs" for row in rows)
+    title = (
+        f"{names[0]} ({who_a}): {len(a)} frames · {names[1]} ({who_b}): {len(b)} frames · "
+        f"{differ} row(s) differ"
+    )
+    return Table(["#", *names, ""], rows, title)

@@ -18,7 +18,8 @@ The server is bounded: a handshake has :data:`HANDSHAKE_SECONDS` and :data:`MAX_
 bytes, a message :data:`MAX_SIZE` bytes, the closing :data:`CLOSE_SECONDS`. A bad peer ends its
 own connection only. A piece that raises fails that connection with 1011 (or an HTTP 500
 during the handshake), and the error is kept in :attr:`LearnerServer.errors`. Frames in and
-out are kept in a :class:`~wslearn.recording.Recorder`, which the course's views can show.
+out, and each connection (its times, its request with secrets redacted, how it closed) are kept
+in a :class:`~wslearn.recording.Recorder`, which the course's views can show.
 """
 
 from __future__ import annotations
@@ -30,10 +31,13 @@ import time
 from http import HTTPStatus
 from typing import Any, Dict, List, Optional
 
-from ..errors import ProtocolError
+from ..errors import HandshakeError, ProtocolError
+from ..frame_recording import wait_for_frames
 from ..frames import Frame, parse_frame_header
+from ..http11 import parse_request
 from ..opcodes import Opcode
-from ..recording import FrameRecord, Recorder
+from ..recording import ConnectionRecord, FrameRecord, Recorder
+from ..redaction import proxy_evidence, redact_request
 from .pieces import PieceError, Pieces
 
 __all__ = ["LearnerServer", "serve_pieces", "MAX_SIZE"]
@@ -74,6 +78,9 @@ class Client:
         self.number = number
         self.server = server
         self.upgraded = False
+        #: What the course's views show of this connection (its times, request and close).
+        self.record = ConnectionRecord(id=number, peer=_peer(sock), opened=time.time())
+        server.recorder.add_connection(self.record)
 
     def recv(self, deadline: Optional[float] = None) -> bytes:
         """What arrived next (b"" when the client closed), waiting until ``deadline`` at most."""
@@ -84,11 +91,32 @@ class Client:
                 raise Gone("the client took too long")
             try:
                 self.sock.settimeout(POLL_SECONDS)
-                return self.sock.recv(65536)
+                data = self.sock.recv(65536)
+                if not data and self.record.peer_fin is None:
+                    self.record.peer_fin = time.time()
+                return data
             except socket.timeout:
                 continue
             except OSError as error:
                 raise Gone(str(error)) from None
+
+    def answer(self, status: int, response: bytes) -> None:
+        """Send the handshake's answer, and note its status and time in the record."""
+        self.send(response)
+        self.record.status, self.record.answered_at = status, time.time()
+
+    def keep_request(self, head: bytes) -> None:
+        """Keep the request head in the record, secrets redacted, as ``wslearn.serve``
+        does (read with the library's parser: the record is for the course's views)."""
+        self.record.request_at = time.time()
+        try:
+            request = parse_request(head)
+        except HandshakeError:  # not HTTP: the pieces answer it, and the record has no head
+            return
+        if request is not None:
+            self.record.keep_request(*redact_request(request))
+            self.record.proxy_evidence = proxy_evidence(request)
+            self.record.via_proxy = bool(self.record.proxy_evidence)
 
     def send(self, data: bytes) -> None:
         """Send all of ``data`` (a frame, once upgraded: it is recorded)."""
@@ -129,9 +157,19 @@ class LearnerServer:
     def url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/"
 
+    @property
+    def running(self) -> bool:
+        return not self.stopping.is_set()
+
     def __repr__(self) -> str:
-        state = "stopped" if self.stopping.is_set() else "running"
+        state = "running" if self.running else "stopped"
         return f"<LearnerServer {self.url} {state}, {len(self.errors)} piece error(s)>"
+
+    def wait_for_frames(
+        self, count: int = 1, timeout: float = 5.0, *, direction: Optional[str] = "in"
+    ) -> List[FrameRecord]:
+        """Wait until ``count`` frames are recorded (at most ``timeout`` s); return them."""
+        return wait_for_frames(self.recorder, count, timeout, direction=direction)
 
     def __enter__(self) -> "LearnerServer":
         return self
@@ -156,13 +194,14 @@ class LearnerServer:
             head += data
         end = head.index(b"\r\n\r\n") + 4
         head, rest = head[:end], head[end:]
+        client.keep_request(head)  # for the course's views, secrets left out
         status = pieces.status_for(head)  # 101, or the status that refuses the request
         if status != 101:
-            client.send(refusal(status))
+            client.answer(status, refusal(status))
             self.log.append(f"#{client.number}: refused with {status}")
             return None
         key = pieces.parse_headers(head)["sec-websocket-key"]
-        client.send(pieces.build_101(key))
+        client.answer(101, pieces.build_101(key))
         client.upgraded = True
         return rest
 
@@ -245,12 +284,14 @@ class LearnerServer:
                 1007 if utf8 else 1002, f"a Close that breaks a rule: {error.error}"
             ) from None
         client.send(pieces.encode_header(Opcode.CLOSE, len(answer)) + answer)
+        client.record.close_code = code
         self.log.append(f"#{client.number}: closed by the client ({code})")
         close_first(client)
 
     def fail(self, client: Client, code: int, why: str) -> None:
         """Fail the connection (§7.1.7): a Close with ``code``, then close TCP."""
         self.log.append(f"#{client.number}: failed with {code}: {why}")
+        client.record.close_code, client.record.error = code, why
         try:
             payload = self.pieces.close_payload(code)
             client.send(self.pieces.encode_header(Opcode.CLOSE, len(payload)) + payload)
@@ -298,6 +339,9 @@ class LearnerServer:
             self.log.append(f"#{number}: ended: {error!r}")
         finally:
             sock.close()
+            if client.record.status == 101 and client.record.close_code is None:
+                client.record.close_code = 1006  # TCP ended without a Close (§7.1.5)
+            client.record.closed = time.time()
             with self._lock:
                 self._clients.pop(number, None)
 
@@ -362,6 +406,7 @@ def close_first(client: Client) -> None:
     """Close TCP first (§7.1.1): our FIN, then read until the client's, for a while at most."""
     if not with_gone(lambda: client.sock.shutdown(socket.SHUT_WR)):
         return
+    client.record.fin_sent = time.time()
     deadline = time.monotonic() + CLOSE_SECONDS
     try:
         while client.recv(deadline):
@@ -377,3 +422,11 @@ def with_gone(action: Any) -> bool:
     except OSError:
         return False
     return True
+
+
+def _peer(sock: socket.socket) -> str:
+    try:
+        host, port = sock.getpeername()[:2]
+    except OSError:
+        return "?"
+    return f"{host}:{port}"

@@ -626,10 +626,14 @@ function initialize({ model }) {
   const id = model.get("_client_id");
   const controller = makeController(model);
   controllers.set(id, controller);
-  model.on("msg:custom", (msg) => {
+  model.on("msg:custom", (msg, buffers) => {
     if (!msg || typeof msg !== "object") return;
     if (msg.type === "connect") controller.connect();
     else if (msg.type === "send") controller.send(String(msg.text));
+    else if (msg.type === "send-binary" && buffers && buffers.length === 1) {
+      const view = buffers[0]; // a DataView on the bytes Python sent
+      controller.send(new Uint8Array(view.buffer, view.byteOffset, view.byteLength).slice());
+    }
     else if (msg.type === "close") controller.close(msg.code, msg.reason);
   });
   for (const name of ["port", "path", "mode", "url"]) {
