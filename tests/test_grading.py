@@ -289,7 +289,10 @@ def test_exercises_and_their_points_come_from_the_nbgrader_metadata():
     ]
     for path in SOURCES:
         for exercise in exercises_of(json.loads(path.read_text(encoding="utf-8"))):
-            assert exercise.points > 0 and len(exercise.solution_indices) == 1, (path, exercise)
+            # notebook 12's cells score pieces of other notebooks, and have no solution cell
+            solutions = 0 if exercise.carried_over else 1
+            assert exercise.points > 0, (path, exercise)
+            assert len(exercise.solution_indices) == solutions, (path, exercise)
 
 
 def test_solution_cells_are_found_by_grade_id_then_by_function_then_by_position():

@@ -29,7 +29,7 @@ import wslearn.checks.handshake
 import wslearn.checks.live
 import wslearn.checks.streams
 from wslearn.checks import COVERS
-from wslearn.classroom import cell_source, is_check_cell, is_solution_cell
+from wslearn.classroom import carried_over, cell_source, is_check_cell, is_solution_cell
 from wslearn.grading import learner_solutions
 from wslearn.grading.grader import LearnerStarter
 from wslearn.grading.judge import (
@@ -131,10 +131,12 @@ def checks_called(notebook: Dict[str, Any]) -> Set[str]:
 
 
 def exercises() -> Iterator[Tuple[str, str]]:
-    """(notebook stem, grade_id of a check cell) for every exercise of the course."""
+    """(notebook stem, grade_id of a check cell) for every exercise of the course (not
+    notebook 12's cells, which score the pieces of other notebooks:
+    tests/test_grading_capstone.py)."""
     for path in NOTEBOOKS:
         for cell in load(path)["cells"]:
-            if is_check_cell(cell):
+            if is_check_cell(cell) and not carried_over(cell):
                 yield path.stem, str(cell["metadata"]["nbgrader"]["grade_id"])
 
 

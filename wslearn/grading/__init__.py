@@ -40,6 +40,18 @@ failed (not shown: it holds the answer), or what went wrong in the learner's cel
 error, a time-out...). A time-out or a crash costs only the exercise at hand: a fresh
 process replays the cells so far and grading goes on.
 
+The capstone: notebooks carried over
+====================================
+
+Notebook 12 builds a server from the learner's own functions of notebooks 01-07 and has no
+code of its own to judge. A check cell whose metadata says ``"wslearn": {"carried_over":
+["01", "02"]}`` (read from the teacher's notebook only) scores the pieces of those notebooks
+(:data:`wslearn.capstone.pieces.PIECES`): its points times the share of pieces whose exercise
+earned full points for that learner in the same run; the message names each borrowed piece
+and why. Such a notebook is never replayed; the notebooks it needs are judged once per
+learner who handed it in, shown in the report or not (:mod:`~wslearn.grading.carried_over`).
+A learner who did not hand in notebook 12 gets 0 for it, as for any notebook.
+
 Where ``bwrap`` cannot make a sandbox, ``grade`` refuses to run learner code, unless the
 teacher passes ``--trusted-class``: then each learner still runs in a process of their own,
 judged outside it, but with the teacher's rights, and the report says so.

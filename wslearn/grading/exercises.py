@@ -1,11 +1,17 @@
-"""What a source notebook asks for: its exercises, each a check cell and its solution cells."""
+"""What a source notebook asks for: its exercises, each a check cell and its solution cells.
+
+A check cell may score what other notebooks asked for instead of solution cells of its own
+(the capstone, :mod:`~wslearn.grading.carried_over`): its metadata names those notebooks by
+number, ``"wslearn": {"carried_over": ["01", "02"]}`` (read by
+:func:`wslearn.classroom.carried_over`). Only the teacher's source notebook is read for this.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 from typing import Any, Dict, List, Tuple
 
-from ..classroom import is_check_cell, is_solution_cell
+from ..classroom import carried_over, is_check_cell, is_solution_cell
 
 __all__ = ["Exercise", "exercises_of", "nbgrader_meta"]
 
@@ -20,6 +26,8 @@ class Exercise:
     check_index: int
     solution_indices: Tuple[int, ...]
     solution_ids: Tuple[str, ...]
+    #: The notebooks ("01", "02"...) whose pieces this check cell scores; () for most.
+    carried_over: Tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -54,6 +62,7 @@ def exercises_of(notebook: Dict[str, Any], name: str = "") -> List[Exercise]:
                     solution_ids=tuple(
                         str(nbgrader_meta(cells[i]).get("grade_id", "")) for i in pending
                     ),
+                    carried_over=carried_over(cell),
                 )
             )
             pending = []

@@ -24,11 +24,12 @@ from typing import Any, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple, T
 import wslearn
 
 from ..classroom import cell_source, is_solution_cell
+from .carried_over import carried_over_scores, plan_replays
 from .exercises import Exercise, exercises_of
 from .judge import Verdict, defined_functions, exercise_cuts, judge_notebook, teacher_values
 from .package_view import learner_package
 from .remote import MAX_ANSWER, LearnerProcess
-from .report import Report, Score, plain_text
+from .report import Report, Score, one_line
 from .sandbox import Limits, Sandbox, SandboxUnavailable, python_paths, sandbox_problem
 from .submissions import Unreadable, find_submissions, learner_solutions, read_hand_in
 
@@ -146,23 +147,35 @@ def grade_submissions(
             )
     sources = _source_notebooks(source_dir)
     wanted = _wanted(sources, notebooks, source_dir)
-    found, warnings = find_submissions(submissions_dir, wanted)
+    found, warnings = find_submissions(submissions_dir, list(sources))
     if not notebooks:  # the assignment: what at least one learner handed in
         wanted = [n for n in wanted if any(found[s].get(n) for s in found)]
-    exercises = {name: exercises_of(sources[name], name) for name in wanted}
+    exercises = {name: exercises_of(sources[name], name) for name in sources}
+    plan = plan_replays(found, wanted, exercises)
+    warnings += plan.warnings
     limit = notebook_timeout if notebook_timeout is not None else 10 * timeout
     with tempfile.TemporaryDirectory(prefix="wslearn-grade-") as tmp:
         starter = LearnerStarter(Path(tmp), sandboxed=sandboxed, timeout=timeout)
-        values = {name: _teacher_values(sources[name], starter) for name in wanted}
+        read = {name for student, name in plan.replays if found[student].get(name)}
+        values = {name: _teacher_values(sources[name], starter) for name in sources if name in read}
 
         def grade(student: str, name: str) -> List[Score]:
             path, source = found[student].get(name), sources[name]
-            return _grade_one(student, name, path, source, exercises[name], values[name],
-                              starter, limit)  # fmt: skip
+            return _grade_one(student, name, path, source, exercises[name],
+                              values.get(name, {}), starter, limit)  # fmt: skip
 
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            futures = [pool.submit(grade, student, name) for student in found for name in wanted]
-            scores = [score for future in futures for score in future.result()]
+            futures = {replay: pool.submit(grade, *replay) for replay in plan.replays}
+            judged = {replay: future.result() for replay, future in futures.items()}
+    scores: List[Score] = []
+    for student in found:
+        earned = {name: judged[student, name] for name in sources if (student, name) in judged}
+        for name in wanted:
+            if name in plan.carried:  # scored from the others, never replayed
+                path = found[student].get(name)
+                scores += carried_over_scores(student, name, path, exercises, earned)
+            else:
+                scores += earned[name]
     every = [e for name in wanted for e in exercises[name]]
     protection = SANDBOXED if sandboxed else TRUSTED
     return Report(scores, every, list(found), warnings, protection)
@@ -240,7 +253,7 @@ def _grade_one(
     for exercise in exercises:
         verdict = by_id.get(exercise.grade_id)
         points = verdict.points if verdict is not None else 0.0
-        message = _trim(verdict.message) if verdict is not None else "not graded"
+        message = one_line(verdict.message) if verdict is not None else "not graded"
         scores.append(
             Score(
                 student,
@@ -260,10 +273,3 @@ def _all(student: str, name: str, exercises: List[Exercise], message: str) -> Li
     return [
         Score(student, name, e.grade_id, 0, e.points, message, exercise=e.name) for e in exercises
     ]
-
-
-def _trim(text: str, limit: int = 400) -> str:
-    """One line of plain text (:func:`~wslearn.grading.report.plain_text`), at most ``limit``
-    characters."""
-    text = " ".join(plain_text(text).split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

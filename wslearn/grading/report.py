@@ -24,6 +24,7 @@ from typing import List, Tuple
 from .exercises import Exercise
 
 __all__ = ["Score", "Report", "write_report", "format_table", "format_messages", "plain_text"]
+__all__ += ["one_line"]
 
 
 @dataclasses.dataclass
@@ -73,6 +74,12 @@ def plain_text(text: str) -> str:
         for char in text
         if char in "\n\r\t" or (unicodedata.category(char) != "Cc" and char not in _BIDI)
     )
+
+
+def one_line(text: str, limit: int = 400) -> str:
+    """One line of :func:`plain_text`, spaces collapsed, at most ``limit`` characters."""
+    text = " ".join(plain_text(text).split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _cell(text: str) -> str:
