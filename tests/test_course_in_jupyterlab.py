@@ -17,11 +17,13 @@ opens it in a fresh workspace, runs ``notebook:run-all-cells`` and checks that
 
 * every code cell ran (an execution count, no ``[*]`` left) within :data:`RUN_LIMIT` seconds;
 * no cell has an error output or a traceback on stderr, and the page raised no uncaught error;
+* notebook 12 made its server of the 15 pieces of notebooks 01-07 beside it (copied too);
 * if the notebook displays a ``wslearn.BrowserClient``, the page's messages reached the kernel's
   server: it recorded a Chromium handshake (101) and masked text frames from it, directly in the
   direct scenario and through jupyter-server-proxy in the proxy scenario. The server is the
-  notebook's global ``server`` (a ``wslearn.Server``; its recorder keeps its data after
-  ``server.stop()``), or another global ``wslearn.Server`` on the widget's port.
+  notebook's global ``server`` (a ``wslearn.Server``, or notebook 12's server made of the
+  learner's pieces; its recorder keeps its data after ``server.stop()``), or another global
+  server of either kind on the widget's port.
 
 Each notebook's kernel is shut down after its test, so at most one runs at a time.
 """
@@ -68,14 +70,16 @@ def _wslearn_recorder_dump(path):
     import json
     import ipywidgets.widgets.widget as widget_module
     import wslearn
+    from wslearn.capstone import LearnerServer
     from wslearn.widget import BrowserClient
 
     clients = [w for w in list(widget_module._instances.values())
                if isinstance(w, BrowserClient)]
     ports = {{c.port for c in clients}}
+    kinds = (wslearn.Server, LearnerServer)
     servers = {{name: value for name, value in globals().items()
-                if isinstance(value, wslearn.Server) and not name.startswith('_')}}
-    if isinstance(servers.get('server'), wslearn.Server):
+                if isinstance(value, kinds) and not name.startswith('_')}}
+    if isinstance(servers.get('server'), kinds):
         chosen = {{'server': servers['server']}}
     else:
         chosen = {{name: s for name, s in servers.items() if s.port in ports}}
@@ -129,11 +133,28 @@ class CourseLab:
     ran: List[str] = dataclasses.field(default_factory=list)
 
     def prepare(self, name: str) -> str:
-        """Copy ``notebooks/<name>`` (stripped) into the lab's root; its path there."""
+        """Copy ``notebooks/<name>`` (stripped) into the lab's root; its path there.
+
+        Notebook 12 builds its server from the exercises of notebooks 01-07 beside it: those
+        are copied too (stripped), as they are in a learner's folder."""
         destination = self.lab.root / "notebooks" / name
         _stripped_copy(self.source / name, destination)
+        if name.startswith(CAPSTONE):
+            for number in PIECE_NOTEBOOKS:
+                for other in self.source.glob(f"{number}_*.ipynb"):
+                    _stripped_copy(other, destination.parent / other.name)
         return f"notebooks/{name}"
 
+
+#: The capstone, and the notebooks its pieces come from.
+CAPSTONE = "12_"
+PIECE_NOTEBOOKS = ("01", "02", "03", "04", "05", "06", "07")
+
+# Run in notebook 12's kernel after Run All: whose pieces its server was made of.
+PIECES_CODE = """
+with open({path!r}, 'w') as f:
+    f.write(','.join(pieces.yours))
+"""
 
 #: Which learner's environment runs JupyterLab in each scenario.
 ENVIRONMENT = {"direct": "readme", "proxy": "binder"}
@@ -298,6 +319,13 @@ def test_notebook_runs_in_jupyterlab(
             out = lab.root / f"recorder-{Path(notebook).stem}.json"
             kernel_execute(page, RECORDER_CODE.format(path=str(out)))
             record = json.loads(out.read_text())
+            if notebook.startswith(CAPSTONE):  # the full notebooks: every piece is the teacher's
+                yours = lab.root / "pieces-yours.txt"
+                kernel_execute(page, PIECES_CODE.format(path=str(yours)))
+                names = [n for n in yours.read_text().split(",") if n]
+                if len(names) != 15:
+                    problems.append(f"the server was made of {len(names)} pieces of notebooks "
+                                    f"01-07, not 15: {names}")  # fmt: skip
             shows_widget = page.locator(".wslearn-bc").count() > 0
             if record["browser_clients"] or shows_widget:
                 missing = _browser_check(record, scenario)
