@@ -411,8 +411,9 @@ def test_the_server_module_offers_its_public_names():
 
     assert static_file is wslearn.static_files.static_file
     assert wslearn.server.ServerConnection is wslearn.server_connection.ServerConnection
-    for name in ("Server", "ServerConnection", "serve", "running_servers", "static_file"):
+    for name in ("Server", "ServerConnection", "PortInUse", "running_servers", "static_file"):
         assert name in wslearn.server.__all__
+    assert wslearn.serve is wslearn.serving.serve  # in a module of its own: start, or restart
 
 
 def test_serve_shows_every_option_of_server_in_its_signature_and_help():

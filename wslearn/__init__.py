@@ -80,7 +80,8 @@ if TYPE_CHECKING:  # what the names are, for type checkers; at run time see __ge
     from .chat import ChatRooms
     from .client import ClientConnection, connect
     from .recording import ConnectionRecord, FrameRecord, Recorder
-    from .server import Server, ServerConnection, serve
+    from .server import Server, ServerConnection
+    from .serving import serve
     from .views import (
         FramesTable,
         LiveView,
@@ -107,7 +108,7 @@ _LAZY = {
     "Recorder": "recording",
     "Server": "server",
     "ServerConnection": "server",
-    "serve": "server",
+    "serve": "serving",
     "FramesTable": "views",
     "LiveView": "views",
     "bit_diagram": "views",

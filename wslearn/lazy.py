@@ -5,9 +5,9 @@ matplotlib or widgets for a learner who only parses a frame header. So the packa
 names its server, views and widget in a table, and a module-level ``__getattr__``
 imports the module that defines a name the first time the name is looked up::
 
-    __getattr__, __dir__ = lazy_names(__name__, {"serve": "server"}, globals())
+    __getattr__, __dir__ = lazy_names(__name__, {"serve": "serving"}, globals())
 
-``wslearn.serve`` then imports :mod:`wslearn.server` and returns its ``serve``. The name
+``wslearn.serve`` then imports :mod:`wslearn.serving` and returns its ``serve``. The name
 is not stored in the package afterwards: a second lookup imports nothing (the module is
 in ``sys.modules``), and the package's namespace stays exactly what it was.
 """

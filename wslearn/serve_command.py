@@ -19,7 +19,7 @@ from .handlers import BUILTIN_HANDLERS
 from .handshake import LOCAL
 from .keepalive import DEFAULT_PING_INTERVAL, DEFAULT_PING_TIMEOUT
 from .outbox import DEFAULT_WRITE_LIMIT, DEFAULT_WRITE_TIMEOUT
-from .server import serve
+from .server import Server
 from .server_settings import DEFAULT_WINDOW_BITS
 
 __all__ = [
@@ -221,9 +221,10 @@ def add_serve_command(commands: Any) -> None:
 def run_serve(args: argparse.Namespace) -> int:
     log = None if args.quiet else (lambda line: print(line, flush=True))
     try:
-        server = serve(
-            args.port,
+        # Server, not serve(): the port asked for or none (serve() would take any free one)
+        server = Server(
             args.host,
+            args.port,
             handler=args.handler,
             max_size=args.max_size,
             origins=origins_option(args.origins),
@@ -237,7 +238,7 @@ def run_serve(args: argparse.Namespace) -> int:
             max_connections=args.max_connections,
             compression=None if args.compression == "none" else args.compression,
             window_bits=args.window_bits,
-        )
+        ).start()
     except OSError as error:
         print(
             f"wslearn: cannot listen on {args.host}:{args.port}: {error.strerror or error}",

@@ -16,12 +16,14 @@ Everything the protocol says is decided by :mod:`wslearn.handshake` and
 * :class:`~wslearn.server_connection.ServerConnection` lives one connection: the handshake
   (or the test page, for a plain ``GET /``), the read loop that feeds whatever ``recv()``
   returned to its :class:`~wslearn.connection.Connection`, and the close.
+
+:func:`~wslearn.serving.serve` starts one (or replaces the one this process started for the
+same port), on a free port when another program holds the one asked for.
 """
 
 from __future__ import annotations
 
 import errno
-import inspect
 import itertools
 import selectors
 import socket
@@ -42,7 +44,7 @@ from .opcodes import CloseCode
 from .outbox import DEFAULT_WRITE_LIMIT, DEFAULT_WRITE_TIMEOUT
 from .recording import ConnectionRecord, FrameRecord, Recorder
 from .server_connection import Message, ServerConnection
-from .server_registry import forget, remember, running_servers, server_at
+from .server_registry import forget, running_servers
 from .server_settings import (
     DEFAULT_COMPRESSION_LEVEL,
     DEFAULT_MEM_LEVEL,
@@ -54,8 +56,8 @@ from .spare_descriptor import SpareDescriptor, send_busy
 from .static_files import static_file
 
 __all__ = [
+    "PortInUse",
     "BUILTIN_HANDLERS",
-    "serve",
     "Server",
     "ServerConnection",
     "running_servers",
@@ -63,8 +65,12 @@ __all__ = [
 ]
 
 
+class PortInUse(OSError):
+    """The port asked for is held by another program (another learner's, on a shared host)."""
+
+
 class Server:
-    """A running WebSocket server; made by :func:`serve`.
+    """A running WebSocket server; made by :func:`~wslearn.serving.serve`.
 
     ``url`` is the ``ws://`` address, ``http_url`` the test page. ``recorder``
     holds what was seen, ``errors`` what went wrong in handlers.
@@ -94,6 +100,7 @@ class Server:
         window_bits: int = DEFAULT_WINDOW_BITS,
         mem_level: int = DEFAULT_MEM_LEVEL,
         compression_level: int = DEFAULT_COMPRESSION_LEVEL,
+        same_user_only: bool = True,
     ) -> None:
         #: permessage-deflate: whether, and within what limits (checked there).
         self.compression = CompressionSettings(
@@ -101,7 +108,8 @@ class Server:
         )
         self.handler_name, self._handler = find_handler(handler)
         self.host = host
-        self.port = port
+        self.port = self.requested_port = port  # port: where it listens once started
+        self.same_user_only = same_user_only
         self.max_size = max_size
         self.origins = origins if origins is None or isinstance(origins, str) else list(origins)
         self.subprotocols = list(subprotocols)
@@ -148,7 +156,12 @@ class Server:
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
-        return f"<wslearn Server {self.url} {state}, {len(self.connections)} open connection(s)>"
+        moved = self.requested_port and self.requested_port != self.port
+        taken = f" (port {self.requested_port} is another program's)" if moved else ""
+        return (
+            f"<wslearn Server {self.url}{taken} {state}, "
+            f"{len(self.connections)} open connection(s)>"
+        )
 
     def __enter__(self) -> "Server":
         return self
@@ -167,7 +180,7 @@ class Server:
         except OSError as error:
             listener.close()
             if error.errno == errno.EADDRINUSE:
-                raise OSError(
+                raise PortInUse(
                     error.errno,
                     f"port {self.port} is already used by another program (not by a wslearn "
                     "server of this kernel): stop that program, or choose another port "
@@ -355,6 +368,7 @@ class Server:
             ping_timeout=self.ping_timeout,
             compression=self.compression,
             secret_first_message=getattr(self._handler, "secret_first_message", False) is True,
+            same_user_only=self.same_user_only,
         )
 
     def _add_connection(self, conn: ServerConnection) -> bool:
@@ -384,61 +398,3 @@ class Server:
                 f"closing it with 1011:\n{text}",
                 file=sys.stderr,
             )
-
-
-def serve(port: int = 8080, host: str = "127.0.0.1", **options: Any) -> Server:
-    """Start a WebSocket server in background threads and return it at once.
-
-    ``handler`` is ``"echo"`` (send every message back), ``"broadcast"`` (send
-    every message to every open connection: a tiny chat) or your own function
-    ``handler(connection, message)``; ``message`` is a ``str`` for text and
-    ``bytes`` for binary, and ``connection.send(...)`` answers. If it raises,
-    the error is printed and kept in ``server.errors``, that connection closes
-    with 1011, and the server goes on.
-
-    Binds 127.0.0.1 (this machine only) unless you pass ``host``; ``port=0``
-    picks a free port. Starting again on a port this process already serves
-    stops the old server first. ``max_size`` limits one message (default
-    1 MiB; ``None`` for no limit). ``origins`` says which pages may connect
-    (others get 403): by default (``"local"``) pages of the server's own host and
-    of this machine, and programs that send no ``Origin``; a list of ``Origin``
-    values allows exactly those; ``None`` allows every page. ``log`` is called
-    with one line per frame.
-    ``show_errors=False`` keeps handler tracebacks out of the output (they
-    are still in ``server.errors``).
-
-    Limits that protect the server from its peers (websockets' defaults): a quiet
-    peer gets a Ping after ``ping_interval`` seconds (20; ``None``: never) and is
-    closed if its Pong takes over ``ping_timeout`` (20; ``None``: never closed); a
-    send waits while the peer has more than ``write_limit`` bytes (64 KiB) unread,
-    and a peer that reads nothing for ``write_timeout`` seconds (10) is closed with
-    1008; ``max_connections`` (``None``: no cap) turns further clients away with 503.
-    The other time limits (``handshake_timeout``, ``close_timeout``),
-    ``subprotocols`` and the recording's bounds (``max_frames``, ``preview_bytes``)
-    are :class:`Server`'s, like every option. ``compression="deflate"`` accepts a client's
-    permessage-deflate offer (RFC 7692; off by default, see :mod:`wslearn.server_settings`
-    for why, and for ``window_bits``, ``mem_level`` and ``compression_level``, which bound
-    its memory: about 40 KiB per connection); ``max_size`` then limits inflated messages.
-    """
-    server = Server(host, port, **options)
-    old = server_at(host, port) if port else None
-    if old is not None:
-        old.stop()
-    server.start()
-    remember(server)
-    return server
-
-
-def _serve_signature() -> inspect.Signature:
-    """``serve``'s own ``port`` and ``host``, then every keyword option of :class:`Server`."""
-    own = inspect.signature(serve)
-    options = [
-        parameter
-        for parameter in inspect.signature(Server).parameters.values()
-        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
-    ]
-    return own.replace(parameters=[own.parameters["port"], own.parameters["host"], *options])
-
-
-# help(serve) and inspect.signature(serve) show every option, though serve() takes **options.
-serve.__signature__ = _serve_signature()  # type: ignore[attr-defined]

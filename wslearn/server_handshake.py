@@ -26,6 +26,7 @@ from .errors import HandshakeError
 from .handshake import accept_response, reject_response, validate_request
 from .http11 import Request, parse_request
 from .outbox import linger_close
+from .peer_user import another_users
 from .permessage_deflate import PerMessageDeflate
 from .recording import ConnectionRecord
 from .redaction import proxy_evidence, redact_request
@@ -52,6 +53,10 @@ def opening_handshake(
     record.keep_request(*redact_request(request))
     record.proxy_evidence = proxy_evidence(request)
     record.via_proxy = bool(record.proxy_evidence)
+    stranger = another_users(sock) if settings.same_user_only else None
+    if stranger is not None:  # another learner's page or program, on a shared host
+        refuse(sock, record, HandshakeError(403, stranger))
+        return None
     if "Upgrade" not in request.headers:
         record.status, response = page_response(request.method, request.path)
         answer_and_close(sock, record, response)

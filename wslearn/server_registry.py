@@ -28,20 +28,26 @@ def running_servers() -> List["Server"]:
 
 
 def server_at(host: str, port: int) -> Optional["Server"]:
-    """The server this process started at ``host:port``, if any."""
+    """The server this process started when asked for ``host:port``, if any."""
     with _lock:
         return _servers.get((host, port))
 
 
+def _address(server: "Server") -> Tuple[str, int]:
+    """Where a server is filed: the port it was asked for (it may listen elsewhere, if
+    another program held that one), or the one it got for ``port=0``."""
+    return server.host, server.requested_port or server.port
+
+
 def remember(server: "Server") -> None:
     with _lock:
-        _servers[(server.host, server.port)] = server
+        _servers[_address(server)] = server
 
 
 def forget(server: "Server") -> None:
     with _lock:
-        if _servers.get((server.host, server.port)) is server:
-            del _servers[(server.host, server.port)]
+        if _servers.get(_address(server)) is server:
+            del _servers[_address(server)]
 
 
 def _stop_all() -> None:

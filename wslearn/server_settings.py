@@ -135,3 +135,5 @@ class ConnectionSettings:
     #: Record each connection's first incoming message redacted: the handler says it holds
     #: a credential (``secret_first_message``, :mod:`wslearn.auth`).
     secret_first_message: bool = False
+    #: Refuse (403) the programs of another user of this machine (:mod:`wslearn.peer_user`).
+    same_user_only: bool = True

@@ -41,6 +41,7 @@ from ..http11 import Request, parse_request
 from ..keepalive import DEFAULT_PING_INTERVAL, DEFAULT_PING_TIMEOUT
 from ..opcodes import CloseCode
 from ..outbox import DEFAULT_WRITE_LIMIT, DEFAULT_WRITE_TIMEOUT
+from ..peer_user import another_users
 from ..server_settings import (
     DEFAULT_COMPRESSION_LEVEL,
     DEFAULT_MEM_LEVEL,
@@ -121,8 +122,10 @@ class Server:
         window_bits: int = DEFAULT_WINDOW_BITS,
         mem_level: int = DEFAULT_MEM_LEVEL,
         compression_level: int = DEFAULT_COMPRESSION_LEVEL,
+        same_user_only: bool = True,
     ) -> None:
         self.handler = handler
+        self.same_user_only = same_user_only
         self.host = host
         self.port = port
         self.max_size = max_size
@@ -214,6 +217,14 @@ class Server:
             request, rest = await asyncio.wait_for(
                 read_head(reader, parse_request), self.handshake_timeout
             )
+            sock = writer.get_extra_info("socket")
+            stranger = None
+            if self.same_user_only and sock is not None:  # reads a file: not in the loop
+                stranger = await asyncio.get_running_loop().run_in_executor(
+                    None, another_users, sock
+                )
+            if stranger is not None:  # another learner's page or program, on a shared host
+                raise HandshakeError(403, stranger)
             key, subprotocol = validate_request(
                 request, origins=self.origins, subprotocols=self.subprotocols
             )
@@ -304,7 +315,8 @@ async def serve(handler: Handler, host: str = "127.0.0.1", port: int = 0, **opti
     ``subprotocols``, ``handshake_timeout`` (5 s), ``close_timeout`` (3 s), ``ping_interval``
     and ``ping_timeout`` (20 s each), ``write_limit`` (64 KiB) and ``write_timeout`` (10 s),
     ``max_connections`` (None: no cap, else 503), ``compression="deflate"`` (off by default)
-    with ``window_bits``, ``mem_level`` and ``compression_level``; and ``max_queue`` (16
-    unread messages before the server stops reading from that peer).
+    with ``window_bits``, ``mem_level`` and ``compression_level``, ``same_user_only`` (only
+    this user's pages and programs; others get 403); and ``max_queue`` (16 unread messages
+    before the server stops reading from that peer).
     """
     return await Server(handler, host, port, **options).start()

@@ -146,7 +146,7 @@ def run_side_by_side(
     if reference is not None:
         theirs = run_conformance(reference, **options)
         return compare(yours, theirs, names)
-    from ..server import serve  # only now: the server, its threads and sockets
+    from ..serving import serve  # only now: the server, its threads and sockets
 
     with serve(port=0, show_errors=False, ping_interval=None) as server:
         theirs = run_conformance(server.port, **options)

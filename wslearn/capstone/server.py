@@ -16,7 +16,8 @@ have not solved:
 
 The server is bounded: a handshake has :data:`HANDSHAKE_SECONDS` and :data:`MAX_HEAD`
 bytes, a message :data:`MAX_SIZE` bytes, the closing :data:`CLOSE_SECONDS`. A bad peer ends its
-own connection only. A piece that raises fails that connection with 1011 (or an HTTP 500
+own connection only; a program of another user of this machine gets 403
+(:mod:`wslearn.peer_user`). A piece that raises fails that connection with 1011 (or an HTTP 500
 during the handshake), and the error is kept in :attr:`LearnerServer.errors`. Frames in and
 out, and each connection (its times, its request with secrets redacted, how it closed) are kept
 in a :class:`~wslearn.recording.Recorder`, which the course's views can show.
@@ -36,6 +37,7 @@ from ..frame_recording import wait_for_frames
 from ..frames import Frame, parse_frame_header
 from ..http11 import parse_request
 from ..opcodes import Opcode
+from ..peer_user import another_users
 from ..recording import ConnectionRecord, FrameRecord, Recorder
 from ..redaction import proxy_evidence, redact_request
 from .pieces import PieceError, Pieces
@@ -321,7 +323,12 @@ class LearnerServer:
 
     def _serve(self, sock: socket.socket, number: int) -> None:
         client = Client(sock, number, self)
+        stranger = another_users(sock)  # another learner's page or program, on a shared host
         try:
+            if stranger is not None:
+                client.record.error = stranger
+                client.answer(403, refusal(403))
+                return
             rest = self.handshake(client)
             if rest is not None:
                 self.talk(client, rest)

@@ -301,7 +301,7 @@ def check_shout(function: Callable) -> CheckResult:
     from websockets.exceptions import ConnectionClosed
     from websockets.sync.client import connect
 
-    from ..server import serve
+    from ..serving import serve
 
     server = serve(
         port=0, handler=function, handshake_timeout=_WAIT, close_timeout=1.0, show_errors=False

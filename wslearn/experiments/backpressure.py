@@ -38,8 +38,8 @@ from ..deadline import Deadline
 from ..errors import ConnectionClosed
 from ..frames import encode_frame_header
 from ..opcodes import Opcode
-from ..server import serve
 from ..server_connection import Message, ServerConnection
+from ..serving import serve
 from .peer import RawPeer
 
 __all__ = ["BackpressureRun", "Sample", "slow_reader"]

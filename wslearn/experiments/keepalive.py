@@ -50,7 +50,7 @@ from ..errors import ProtocolError
 from ..frames import Frame
 from ..opcodes import Opcode
 from ..recording import ConnectionRecord, FrameRecord
-from ..server import serve
+from ..serving import serve
 from .peer import RawPeer
 
 __all__ = ["KeepaliveRun", "TimelineEvent", "silent_peer"]
