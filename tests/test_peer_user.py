@@ -127,6 +127,22 @@ def test_the_learners_own_server_refuses_another_users_program(no_leftovers) -> 
     assert (refused.status, served.status) == (403, 101) and f"uid {NOBODY}" in refused.error
 
 
+def test_notebook_08s_toy_server_and_foreign_site_let_no_other_user_in(no_leftovers) -> None:
+    from wslearn.bad_examples.foreign_site import serve_foreign_site
+    from wslearn.bad_examples.toy_server import serve_toy
+
+    toy = serve_toy(port=0)
+    try:
+        assert as_another_user(toy.port) == ""  # closed before its handshake: no answer
+        with connect(f"ws://127.0.0.1:{toy.port}/", open_timeout=5, compression=None) as ws:
+            ws.send("mine")  # this user's client still gets the toy's (broken) service
+            assert ws.recv(timeout=5) == "mine"
+    finally:
+        toy.stop()
+    with serve_foreign_site("ws://127.0.0.1:9/") as site:
+        assert as_another_user(site.port) == "" and site.visits == 0
+
+
 def test_a_port_another_program_holds_gives_a_free_one_and_a_rerun_replaces_its_own(
     no_leftovers,
 ) -> None:

@@ -21,7 +21,8 @@ notebook 08 can show a real browser being refused:
   network: the reason is in the server's record.
 
 Only the page plays the attacker. The serving is made safe for a notebook: it binds
-127.0.0.1, a request must arrive within two seconds, and :meth:`ForeignSite.stop` ends
+127.0.0.1, serves only its own user's browser (:mod:`wslearn.peer_user`), a request must
+arrive within two seconds, and :meth:`ForeignSite.stop` ends
 every thread it started.
 """
 
@@ -31,7 +32,9 @@ import html
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import List, Optional
+from typing import Any, List, Optional
+
+from ..peer_user import another_users
 
 __all__ = ["ForeignSite", "page_for", "serve_foreign_site"]
 
@@ -87,6 +90,10 @@ class _PageServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", port), _PageHandler)
         self.page = page
         self.visits: List[str] = []  # the User-Agent of each page load (list.append is atomic)
+
+    def verify_request(self, request: Any, client_address: Any) -> bool:
+        """Only this user's browser: not another learner's, on a shared host."""
+        return another_users(request) is None
 
 
 class _PageHandler(BaseHTTPRequestHandler):

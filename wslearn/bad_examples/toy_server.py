@@ -14,13 +14,16 @@ What it gets wrong (each one shown failing in ``08_toy_to_real.ipynb``):
 * it never looks at the opcode: Ping and Close are echoed back as text.
 
 Only the socket handling is made safe for a notebook: ``serve_toy(port=0)``
-binds 127.0.0.1, every wait is bounded, and ``stop()`` ends every thread.
+binds 127.0.0.1, lets in only its own user's programs (:mod:`wslearn.peer_user`), every
+wait is bounded, and ``stop()`` ends every thread.
 """
 
 import base64
 import hashlib
 import socket
 import threading
+
+from ..peer_user import another_users
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -71,6 +74,9 @@ class ToyServer:
             try:
                 conn, _ = self._listener.accept()
             except OSError:  # timeout: look at self.running again
+                continue
+            if another_users(conn):  # another learner's program, on a shared host
+                conn.close()
                 continue
             conn.settimeout(self.timeout)
             self._conns.append(conn)
