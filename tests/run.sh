@@ -8,7 +8,8 @@
 #   2. installs Debian's chromium with apt-get if it is missing (the browser tests drive it with
 #      Playwright, which cannot download its own browsers here),
 #   3. installs Debian's bubblewrap with apt-get if it is missing (the grader's sandbox,
-#      wslearn/grading/sandbox.py; its tests fail without it),
+#      wslearn/grading/sandbox.py; its tests fail without it), and npm, python3-venv and procps
+#      (the JupyterHub test, tests/test_hub.py),
 #   4. runs pytest with branch coverage of the wslearn package.
 # WSLEARN_SKIP_BROWSER=1 runs without a browser (browser tests are skipped); never allowed when CI=true.
 set -euo pipefail
@@ -34,10 +35,13 @@ fi
 echo "== installing requirements-dev.txt and wslearn (editable)"
 "$PYTHON" -m pip install --disable-pip-version-check -q -r requirements-dev.txt -e .
 
-# install_debian_package COMMAND PACKAGE WHY: apt-get install PACKAGE unless COMMAND is on PATH.
+# install_debian_package COMMAND PACKAGE WHY [CHECK]: apt-get install PACKAGE unless COMMAND is on
+# PATH (or, given, unless the shell command CHECK succeeds).
 install_debian_package() {
-    local command=$1 package=$2 why=$3
-    if command -v "$command" >/dev/null 2>&1; then
+    local command=$1 package=$2 why=$3 check=${4:-}
+    if [ -n "$check" ] && bash -c "$check" >/dev/null 2>&1; then
+        return 0
+    elif [ -z "$check" ] && command -v "$command" >/dev/null 2>&1; then
         return 0
     fi
     echo "== installing Debian's $package"
@@ -62,6 +66,12 @@ if [ "$skip_browser" = "0" ]; then
         "Browser tests need Debian's chromium (or set WSLEARN_SKIP_BROWSER=1 to run without them)"
 fi
 install_debian_package bwrap bubblewrap "The grader's sandbox tests need Debian's bubblewrap"
+# The JupyterHub test (tests/test_hub.py): configurable-http-proxy from npm, the learners' shared
+# user environment made with Debian's own python3 (every user can run it), ps and pgrep.
+install_debian_package npm npm "The JupyterHub test needs Node.js and npm"
+install_debian_package python3 python3-venv "The JupyterHub test needs Debian's python3 with venv" \
+    "/usr/bin/python3 -c 'import ensurepip, venv'"
+install_debian_package pgrep procps "The JupyterHub test needs ps and pgrep"
 
 if [ "$skip_browser" = "0" ]; then
     # The tests turn a would-be skip (no browser) into a failure.
