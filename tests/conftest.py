@@ -84,6 +84,12 @@ def pytest_collection_modifyitems(items: list) -> None:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
+    # The hub test's user environment builds in the background from now on (tests/helpers/hub.py),
+    # beside the learner environments and the first tests, if a selected test needs it.
+    if any("hub_user_env" in getattr(item, "fixturenames", ()) for item in session.items):
+        from helpers.hub import start_building
+
+        start_building()
     # Build the learner environments before the first test, outside every test's time limit
     # (on a new machine pip downloads for minutes), and only if a selected test needs them.
     if any("learner_envs" in getattr(item, "fixturenames", ()) for item in session.items):

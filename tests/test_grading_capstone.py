@@ -24,6 +24,7 @@ from wslearn.grading.exercises import nbgrader_meta
 
 ROOT = Path(__file__).resolve().parent.parent
 NB01 = "01_upgrade_request.ipynb"
+NB02 = "02_accept_key.ipynb"
 NB12 = "12_your_server.ipynb"
 #: The check cells of notebook 12 and the notebooks each carries over.
 CHECKS = {
@@ -108,7 +109,9 @@ def graded(sources, tmp_path_factory):
     """The class, graded once for notebook 12 alone."""
     tmp = tmp_path_factory.mktemp("class")
     first = {name: nb for name, nb in sources.items() if name != NB12}
-    blank = {name: make_student_copy(nb) for name, nb in sources.items()}
+    # Blank: notebooks 01, 02 and 12 as handed out (two replays are enough to show a stub
+    # lends its piece; the other notebooks' pieces are lent for not being handed in).
+    blank = {name: make_student_copy(sources[name]) for name in (NB01, NB02, NB12)}
     # The learner's own metadata says nothing: here it claims handshake needs 02 only.
     sly_12 = copy.deepcopy(sources[NB12])
     for cell in sly_12["cells"]:
@@ -125,7 +128,7 @@ def graded(sources, tmp_path_factory):
     with pytest.MonkeyPatch.context() as monkeypatch:
         recorder = Recorder(monkeypatch)
         report = grade_submissions(submissions, source_dir(sources, tmp), timeout=4,
-                                   notebooks=["12_your_server"], jobs=2)  # fmt: skip
+                                   notebooks=["12_your_server"], jobs=4)  # fmt: skip
     scores = {(s.student, s.grade_id): s for s in report.scores}
     return {"report": report, "scores": scores, "recorder": recorder}
 
@@ -191,8 +194,10 @@ def test_notebook_12_is_never_replayed_and_01_to_07_once_per_learner(graded):
     for student in ("honest", "blank", "one_wrong", "only_12"):
         names = [name for s, name, _ in recorder.judged if s == student]
         assert sorted(names) == sorted(set(names)) and len(names) == 7, (student, names)
-    # the teacher's values: once per notebook, for 01-07 only
-    assert len(recorder.replayed) == 7 + 3 * 7
+    # the teacher's values once per notebook (01-07 only), then each notebook handed in once
+    handed_in = [name for _, name, was in recorder.judged if was]
+    assert len(handed_in) == 7 + 2 + 7  # honest, blank (01, 02), one_wrong
+    assert len(recorder.replayed) == 7 + len(handed_in)
 
 
 @pytest.mark.notebook

@@ -27,7 +27,7 @@ from typing import Any, Dict, Iterator, List
 import pytest
 from helpers.hub import (
     LEARNERS,
-    build_user_env,
+    built_user_env,
     can_run_a_hub,
     learners,
     processes_matching,
@@ -149,7 +149,15 @@ def _wait_for_file(path: Path, limit: float = 20.0) -> str:
 
 
 @pytest.fixture(scope="module")
-def class_on_a_hub(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict]:
+def hub_user_env() -> Any:
+    """The shared user environment's builder (its build starts when the tests are collected)."""
+    return built_user_env
+
+
+@pytest.fixture(scope="module")
+def class_on_a_hub(
+    chromium_path: str, tmp_path_factory: pytest.TempPathFactory, hub_user_env: Any
+) -> Iterator[Dict]:
     """Everything the tests look at, from one run of the whole scene."""
     why_not = can_run_a_hub()
     if why_not:
@@ -157,7 +165,7 @@ def class_on_a_hub(chromium_path: str, tmp_path_factory: pytest.TempPathFactory)
             pytest.fail(f"the hub test must run in CI: {why_not}")
         pytest.skip(why_not)
     try:
-        env = build_user_env(force=os.environ.get("CI") == "true")
+        env = hub_user_env()
     except BuildFailed as error:
         pytest.fail(f"the hub's user environment could not be built:\n{error}", pytrace=False)
     tmp = tmp_path_factory.mktemp("hub")

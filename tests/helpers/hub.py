@@ -28,10 +28,11 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import urllib.request
 from pathlib import Path
-from typing import Dict, Iterator, List
+from typing import Any, Dict, Iterator, List
 
 from helpers.labtools import free_port
 from helpers.learner_envs import ROOT, STAMP, BuildFailed, LearnerEnv, _copy_repository, _run
@@ -83,6 +84,37 @@ def build_user_env(force: bool) -> LearnerEnv:
                                "--force-reinstall", "."],
              cwd=env.course, env=env.environ(), log=env.log)  # fmt: skip
     return env
+
+
+_BUILDING: Dict[str, Any] = {}
+_LOCK = threading.Lock()
+
+
+def start_building() -> None:
+    """Start building the user environment in a thread, once (if this machine can run a hub):
+    pip mostly waits on files and the network, so it overlaps the first tests."""
+    with _LOCK:
+        if _BUILDING or can_run_a_hub():
+            return
+        force = os.environ.get("WSLEARN_FRESH_ENVS") == "1" or os.environ.get("CI") == "true"
+
+        def build() -> None:
+            try:
+                _BUILDING["env"] = build_user_env(force)
+            except Exception as error:  # noqa: BLE001 - reported by built_user_env()
+                _BUILDING["error"] = f"{type(error).__name__}: {error}"
+
+        _BUILDING["thread"] = threading.Thread(target=build, name="hub-user-env", daemon=True)
+        _BUILDING["thread"].start()
+
+
+def built_user_env() -> LearnerEnv:
+    """The user environment, once its build is over (started now if it was not)."""
+    start_building()
+    _BUILDING["thread"].join()
+    if "error" in _BUILDING:
+        raise BuildFailed(_BUILDING["error"])
+    return _BUILDING["env"]  # type: ignore[no-any-return]
 
 
 def proxy_command() -> str:

@@ -156,8 +156,12 @@ def grade_submissions(
     limit = notebook_timeout if notebook_timeout is not None else 10 * timeout
     with tempfile.TemporaryDirectory(prefix="wslearn-grade-") as tmp:
         starter = LearnerStarter(Path(tmp), sandboxed=sandboxed, timeout=timeout)
-        read = {name for student, name in plan.replays if found[student].get(name)}
-        values = {name: _teacher_values(sources[name], starter) for name in sources if name in read}
+        handed_in = {name for student, name in plan.replays if found[student].get(name)}
+        read = [name for name in sources if name in handed_in]
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            # the teacher's values of each notebook, ``jobs`` notebooks at once
+            computed = pool.map(lambda name: _teacher_values(sources[name], starter), read)
+            values = dict(zip(read, computed))
 
         def grade(student: str, name: str) -> List[Score]:
             path, source = found[student].get(name), sources[name]
