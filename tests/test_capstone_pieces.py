@@ -155,3 +155,12 @@ def test_the_default_folder_is_the_current_one(monkeypatch: pytest.MonkeyPatch) 
     assert len(pieces.borrowed) == len(NAMES)
     with pytest.raises(AttributeError, match="no piece called"):
         pieces.__getattr__("no_such_piece")
+
+
+def test_a_copy_made_by_jupyterlab_does_not_stand_in_for_the_notebook(folder: Path) -> None:
+    """JupyterLab's Duplicate makes ``01_upgrade_request-Copy1.ipynb``, which sorts first."""
+    original = next(folder.glob("01_*.ipynb"))
+    copy = folder / (original.stem + "-Copy1.ipynb")
+    copy.write_text("not a notebook", encoding="utf-8")
+    pieces = load_pieces(folder)
+    assert pieces["has_token"].notebook_file == original.name

@@ -158,6 +158,12 @@ def test_compare_frames_lines_up_two_servers_frames(no_leftovers: None) -> None:
 
     pieces = load_pieces(ROOT / "student")  # the library's pieces: the same frames
     with serve_pieces(pieces) as yours, serve(port=0, show_errors=False) as library:
+        with connect(yours.url, open_timeout=5) as client:
+            client.send("only to yours")
+            client.recv(timeout=5)
+        alone = compare_frames(yours, library)  # the library's server has had no client yet
+        assert alone.title.endswith("nothing to compare yet") and "no connection" in alone.title
+        assert [row[3] for row in alone.rows] == [""] * 4
         for target in (yours, library):
             with connect(target.url, open_timeout=5) as client:
                 client.send("x" * 200)

@@ -88,6 +88,23 @@ def test_where_the_system_does_not_say_the_peer_is_let_in(monkeypatch) -> None:
                 assert peer_uid(accepted) is None and another_users(accepted) is None
 
 
+def test_an_ipv4_peer_of_a_dual_stack_server_is_found() -> None:
+    with socket.create_server(("::", 0), family=socket.AF_INET6, dualstack_ipv6=True) as listener:
+        with socket.create_connection(("127.0.0.1", listener.getsockname()[1]), timeout=5):
+            accepted, _ = listener.accept()  # its peer is ::ffff:127.0.0.1
+            with accepted:
+                assert peer_uid(accepted) == os.geteuid()
+
+
+def test_a_loopback_peer_the_tables_do_not_show_is_refused(monkeypatch) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        with socket.create_connection(("127.0.0.1", listener.getsockname()[1]), timeout=5):
+            accepted, _ = listener.accept()
+            with accepted:
+                monkeypatch.setattr("wslearn.peer_user._sockets", lambda: [])  # read, not there
+                assert "do not show" in (another_users(accepted) or "")
+
+
 def test_the_threaded_server_refuses_another_users_program(no_leftovers) -> None:
     with wslearn.serve(port=0, show_errors=False) as server:
         answer = as_another_user(server.port)
@@ -98,6 +115,7 @@ def test_the_threaded_server_refuses_another_users_program(no_leftovers) -> None
         refused, served = server.recorder.connections()
         assert (refused.status, served.status) == (403, 101)
         assert f"uid {NOBODY}" in refused.error
+        assert refused.request_raw == b""  # refused before its request was read
         assert server.connections == []
 
 

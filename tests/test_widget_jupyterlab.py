@@ -295,7 +295,8 @@ def test_widget_chooses_the_route_by_itself(run: Run) -> None:
         assert "via=jupyter-proxy" in connection["target"], connection
         assert any("proxy/<port>" in line for line in connection["proxy_evidence"]), connection
         expected_url = (
-            f"ws://{PROXY_HOST}:{run.lab.port}/user/learner/proxy/{port}/?via=jupyter-proxy"
+            f"ws://{PROXY_HOST}:{run.lab.port}/user/learner/proxy/127.0.0.1:{port}/"
+            "?via=jupyter-proxy"
         )
         assert run.panel_url == expected_url
         assert "proxy" in run.panel_note and "close codes are not forwarded" in run.panel_note
@@ -382,19 +383,22 @@ def test_buttons_and_python_methods_drive_the_page_socket(run: Run) -> None:
         (
             "https://hub.example.org/user/ada/lab",
             {},
-            ("wss://hub.example.org/user/ada/proxy/9000/?via=jupyter-proxy", "proxy"),
+            ("wss://hub.example.org/user/ada/proxy/127.0.0.1:9000/?via=jupyter-proxy", "proxy"),
         ),
         (
             "http://10.0.0.5:8888/user/ada/lab",
             {"path": "/chat?room=1"},
-            ("ws://10.0.0.5:8888/user/ada/proxy/9000/chat?room=1&via=jupyter-proxy", "proxy"),
+            (
+                "ws://10.0.0.5:8888/user/ada/proxy/127.0.0.1:9000/chat?room=1&via=jupyter-proxy",
+                "proxy",
+            ),
         ),
         # mode wins over the page's name; url wins over everything.
         ("https://hub.example.org/lab", {"mode": "direct"}, ("ws://127.0.0.1:9000/", "direct")),
         (
             "http://localhost:8888/lab",
             {"mode": "proxy"},
-            ("ws://localhost:8888/user/ada/proxy/9000/?via=jupyter-proxy", "proxy"),
+            ("ws://localhost:8888/user/ada/proxy/127.0.0.1:9000/?via=jupyter-proxy", "proxy"),
         ),
         (
             "http://localhost:8888/lab",

@@ -9,14 +9,19 @@ the proxy, the program that connects to the kernel's server is the learner's own
 server, running as the learner; on a laptop it is the learner's browser; in both cases the
 same user as the kernel. Learner B's proxy, or B's kernel, runs as B.
 
-Linux says which user owns each TCP socket of this machine, in ``/proc/net/tcp`` (and
-``tcp6`` for IPv6): the line whose local address is the peer's and whose remote address is
+Linux says which user owns each TCP socket of this machine, in ``/proc/net/tcp`` and
+``/proc/net/tcp6``: the line whose local address is the peer's and whose remote address is
 ours is the peer's socket, and its ``uid`` column is the user. :func:`peer_uid` reads it;
 :func:`another_users` turns it into the reason a server refuses with 403.
 
-There is no secret to hand out, to type or to leak: a page, a log or a recording holds nothing
-that would let another learner in. Where the system does not say (not Linux, or a peer on
-another machine, as with a server bound to ``0.0.0.0``), the peer is let in, as before.
+It fails closed where it can tell: a peer on this machine's loopback whose socket is not in the
+tables (read twice, as a socket may be missed while others come and go) is refused too. Where
+the system does not say at all (not Linux, or the tables cannot be read), or for a peer on
+another machine (a server bound to a network address on purpose), the peer is let in.
+
+This tells programs apart, not pages: a page opened in your own browser acts as you. There is
+no secret to hand out, to type or to leak: a page, a log or a recording holds nothing that would
+let another learner in.
 """
 
 from __future__ import annotations
@@ -25,51 +30,93 @@ import ipaddress
 import os
 import socket
 import struct
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple, Union
 
 __all__ = ["another_users", "peer_uid"]
 
-#: The tables Linux keeps of this network namespace's TCP sockets, by address family.
-TABLES = {socket.AF_INET: "/proc/net/tcp", socket.AF_INET6: "/proc/net/tcp6"}
+#: The tables Linux keeps of this network namespace's TCP sockets (IPv4, then IPv6).
+TABLES = ("/proc/net/tcp", "/proc/net/tcp6")
+
+Address = Tuple[str, int]
 
 
-def _address(field: str) -> Tuple[str, int]:
+def _host(packed_or_text: Union[bytes, str]) -> str:
+    """An IP address as text, an IPv4 address carried in IPv6 (``::ffff:127.0.0.1``) as IPv4."""
+    if isinstance(packed_or_text, str):
+        packed_or_text = packed_or_text.split("%")[0]  # an IPv6 zone: not part of the address
+    address = ipaddress.ip_address(packed_or_text)
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return str(address)
+
+
+def _address(field: str) -> Address:
     """``("127.0.0.1", 8765)`` from ``/proc/net/tcp``'s ``0100007F:223D``: the address is
     written as 32-bit words in this machine's byte order, the port in hexadecimal."""
     hex_address, hex_port = field.split(":")
     words = [int(hex_address[i : i + 8], 16) for i in range(0, len(hex_address), 8)]
-    packed = b"".join(struct.pack("=I", word) for word in words)
-    return str(ipaddress.ip_address(packed)), int(hex_port, 16)
+    return _host(b"".join(struct.pack("=I", word) for word in words)), int(hex_port, 16)
 
 
-def _plain(address: Tuple[str, int]) -> Tuple[str, int]:
-    """An address as :func:`_address` writes it (``::ffff:127.0.0.1`` stays IPv6)."""
-    return str(ipaddress.ip_address(address[0].split("%")[0])), address[1]
+def _sockets() -> Optional[List[Tuple[Address, Address, int]]]:
+    """(local, remote, uid) of every TCP socket in the tables; None if none can be read."""
+    found: List[Tuple[Address, Address, int]] = []
+    read = False
+    for table in TABLES:
+        try:
+            with open(table, encoding="ascii") as lines:
+                next(lines, None)  # the column names
+                for line in lines:
+                    fields = line.split()
+                    found.append((_address(fields[1]), _address(fields[2]), int(fields[7])))
+            read = True
+        except (OSError, ValueError, IndexError):
+            continue
+    return found if read else None
+
+
+def _ends(sock: socket.socket) -> Tuple[Address, Address]:
+    peer, ours = sock.getpeername()[:2], sock.getsockname()[:2]
+    return (_host(peer[0]), peer[1]), (_host(ours[0]), ours[1])
 
 
 def peer_uid(sock: socket.socket) -> Optional[int]:
     """The user id that owns the other end of the TCP connection ``sock``, if that end is a
     socket of this machine and the system says; else None."""
-    table = TABLES.get(sock.family)
     try:
-        peer, ours = _plain(sock.getpeername()[:2]), _plain(sock.getsockname()[:2])
-        with open(table or "", encoding="ascii") as lines:
-            next(lines)  # the column names
-            for line in lines:
-                fields = line.split()
-                if _address(fields[1]) == peer and _address(fields[2]) == ours:
-                    return int(fields[7])
-    except (OSError, ValueError, IndexError, StopIteration):
+        peer, ours = _ends(sock)
+    except (OSError, ValueError):
         return None
+    for local, remote, uid in _sockets() or []:
+        if local == peer and remote == ours:
+            return uid
     return None
 
 
 def another_users(sock: socket.socket) -> Optional[str]:
-    """Why ``sock`` is refused, if a program of another user opened it; else None."""
-    uid = peer_uid(sock)
-    if uid is None or uid == os.geteuid():
+    """Why ``sock`` is refused, if a program of another user opened it (or a program on this
+    machine's loopback that the tables do not show); else None."""
+    try:
+        peer, ours = _ends(sock)
+    except (OSError, ValueError):
+        return None  # already gone: nothing to serve, nothing to refuse
+    for _ in range(2):
+        table = _sockets()
+        if table is None:
+            return None  # the system does not say (not Linux): let it in
+        uids = [uid for local, remote, uid in table if local == peer and remote == ours]
+        if uids:
+            break
+    if not uids:
+        if not ipaddress.ip_address(peer[0]).is_loopback:
+            return None  # another machine: the tables only know this one
+        return (
+            "a program on this machine that the system's socket tables do not show connected: "
+            "this server serves only its own user's pages and programs"
+        )
+    if uids[0] == os.geteuid():
         return None
     return (
-        f"a program of another user (uid {uid}) connected: this server serves only "
+        f"a program of another user (uid {uids[0]}) connected: this server serves only "
         "its own user's pages and programs"
     )

@@ -46,6 +46,10 @@ def opening_handshake(
 ) -> Optional[Upgraded]:
     """Read and answer the opening handshake on ``sock``: what the 101 leaves, or None if
     the connection ended here (refused, a page served, the peer left or was too slow)."""
+    stranger = another_users(sock) if settings.same_user_only else None
+    if stranger is not None:  # another learner's program, on a shared host: not even read
+        refuse(sock, record, HandshakeError(403, stranger))
+        return None
     read = read_request(sock, record, settings.handshake_timeout)
     if read is None:
         return None
@@ -53,10 +57,6 @@ def opening_handshake(
     record.keep_request(*redact_request(request))
     record.proxy_evidence = proxy_evidence(request)
     record.via_proxy = bool(record.proxy_evidence)
-    stranger = another_users(sock) if settings.same_user_only else None
-    if stranger is not None:  # another learner's page or program, on a shared host
-        refuse(sock, record, HandshakeError(403, stranger))
-        return None
     if "Upgrade" not in request.headers:
         record.status, response = page_response(request.method, request.path)
         answer_and_close(sock, record, response)

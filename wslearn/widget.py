@@ -18,7 +18,7 @@ Which URL the page uses depends on where the page comes from:
   frames the server records are the browser's own bytes.
 * **proxy** — the page comes from elsewhere (Binder, JupyterHub, a remote
   server): the browser cannot reach the kernel's 127.0.0.1, so it goes through
-  jupyter-server-proxy at ``<base url>proxy/<port>/``. Then the Jupyter server
+  jupyter-server-proxy at ``<base url>proxy/127.0.0.1:<port>/``. Then the Jupyter server
   opens its *own* WebSocket to the kernel's server and re-sends each message:
   the frames that arrive were masked by the proxy, not by the browser, and
   close codes are not passed on. The URL carries ``?via=jupyter-proxy`` so the
@@ -76,7 +76,7 @@ class BrowserClient(anywidget.AnyWidget):
     ``server_or_port`` is a running :class:`wslearn.Server` (or its port).
     ``mode`` picks the route: ``"direct"`` connects to ``ws://127.0.0.1:<port>``,
     which works when the browser runs on the kernel's machine; ``"proxy"`` goes
-    through jupyter-server-proxy at ``<base url>proxy/<port>/``, which works on
+    through jupyter-server-proxy at ``<base url>proxy/127.0.0.1:<port>/``, which works on
     Binder and JupyterHub; ``"auto"`` (default) is direct when the page came
     from ``localhost`` / ``127.0.0.1`` / ``[::1]``, else proxy. ``url``, when
     given, is used exactly as written (so is a URL typed into the panel before

@@ -228,7 +228,9 @@ class Pieces:
 
 
 def _find_notebook(folder: Path, number: str) -> Optional[Path]:
-    found = sorted(folder.glob(f"{number}_*.ipynb"))
+    """The notebook ``<number>_*.ipynb``; of several, the shortest name: the course's own, not
+    a copy JupyterLab made of it (``01_upgrade_request-Copy1.ipynb``)."""
+    found = sorted(folder.glob(f"{number}_*.ipynb"), key=lambda path: (len(path.name), path.name))
     return found[0] if found else None
 
 

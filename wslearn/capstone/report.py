@@ -234,10 +234,10 @@ def compare_frames(
     for index in range(max(len(a), len(b))):
         left = a[index] if index < len(a) else ""
         right = b[index] if index < len(b) else ""
-        rows.append([str(index + 1), left, right, "" if left == right else "differs"])
+        differs = a and b and left != right  # one side with no connection: nothing to compare
+        rows.append([str(index + 1), left, right, "differs" if differs else ""])
     differ = sum(row[-1] == "differs" for row in rows)
-    title = (
-        f"{names[0]} ({who_a}): {len(a)} frames · {names[1]} ({who_b}): {len(b)} frames · "
-        f"{differ} row(s) differ"
-    )
+    verdict = f"{differ} row(s) differ" if a and b else "nothing to compare yet"
+    title = f"{names[0]} ({who_a}): {len(a)} frames · {names[1]} ({who_b}): {len(b)} frames · "
+    title += verdict
     return Table(["#", *names, ""], rows, title)

@@ -136,7 +136,8 @@ function goesThroughProxy(url) {
 }
 
 // The widget's rules: url as written; else direct (ws://127.0.0.1:<port>) when the page came
-// from this machine, else through jupyter-server-proxy (<base url>proxy/<port>/).
+// from this machine, else through jupyter-server-proxy (<base url>proxy/127.0.0.1:<port>/: the
+// address named, not "localhost", which may mean ::1, where another program may listen).
 export function resolveUrl({ url, mode, port, path }, loc = window.location) {
   if (url) return { url, route: goesThroughProxy(url) ? "proxy" : "direct" };
   let route = mode || "auto";
@@ -146,10 +147,8 @@ export function resolveUrl({ url, mode, port, path }, loc = window.location) {
   if (route === "direct") return { url: `ws://127.0.0.1:${port}${p}`, route };
   const scheme = loc.protocol === "https:" ? "wss:" : "ws:";
   const separator = p.includes("?") ? "&" : "?";
-  return {
-    url: `${scheme}//${loc.host}${jupyterBaseUrl()}proxy/${port}${p}${separator}${VIA_PROXY}`,
-    route: "proxy",
-  };
+  const proxy = `${jupyterBaseUrl()}proxy/127.0.0.1:${port}`;
+  return { url: `${scheme}//${loc.host}${proxy}${p}${separator}${VIA_PROXY}`, route: "proxy" };
 }
 
 // The test page's rule: the server that sent this page answers WebSockets on the same port, in
