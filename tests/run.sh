@@ -10,7 +10,7 @@
 #   3. installs Debian's bubblewrap with apt-get if it is missing (the grader's sandbox,
 #      wslearn/grading/sandbox.py; its tests fail without it), and npm, python3-venv and procps
 #      (the JupyterHub test, tests/test_hub.py),
-#   4. runs pytest with branch coverage of the wslearn package.
+#   4. runs pytest with branch coverage of the wslearn package, and lists the 25 slowest tests.
 # WSLEARN_SKIP_BROWSER=1 runs without a browser (browser tests are skipped); never allowed when CI=true.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -82,7 +82,7 @@ fi
 
 echo "== running pytest"
 status=0
-"$PYTHON" -m pytest --cov=wslearn --cov-branch --cov-report=term-missing:skip-covered "$@" || status=$?
+"$PYTHON" -m pytest --cov=wslearn --cov-branch --cov-report=term-missing:skip-covered --durations=25 "$@" || status=$?
 if [ "$status" -eq 5 ]; then
     echo "pytest collected no tests (exit code 5): that counts as a failure." >&2
     exit 5

@@ -96,6 +96,12 @@ def test_an_ipv4_peer_of_a_dual_stack_server_is_found() -> None:
                 assert peer_uid(accepted) == os.geteuid()
 
 
+def test_a_socket_pair_has_no_user_to_look_up() -> None:
+    left, right = socket.socketpair()
+    with left, right:
+        assert peer_uid(left) is None and another_users(left) is None
+
+
 def test_a_loopback_peer_the_tables_do_not_show_is_refused(monkeypatch) -> None:
     with socket.create_server(("127.0.0.1", 0)) as listener:
         with socket.create_connection(("127.0.0.1", listener.getsockname()[1]), timeout=5):

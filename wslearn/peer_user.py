@@ -76,6 +76,10 @@ def _sockets() -> Optional[List[Tuple[Address, Address, int]]]:
 
 
 def _ends(sock: socket.socket) -> Tuple[Address, Address]:
+    """(peer, ours) of a TCP connection; ValueError for any other socket (a socketpair has no
+    user to look up: both ends are this process's)."""
+    if sock.family not in (socket.AF_INET, socket.AF_INET6):
+        raise ValueError("not a TCP/IP socket")
     peer, ours = sock.getpeername()[:2], sock.getsockname()[:2]
     return (_host(peer[0]), peer[1]), (_host(ours[0]), ours[1])
 
