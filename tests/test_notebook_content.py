@@ -133,3 +133,11 @@ def test_the_index_states_how_many_exercises_each_notebook_ends_with():
         for path in COURSE
     ]
     assert claimed == (min(counts), max(counts)), f"the notebooks have {counts} exercises"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_notebook_stores_its_widgets_state(path: Path):
+    """A notebook saved with its widgets' state keeps a copy of the widget's JavaScript, which
+    JupyterLab would run again when the notebook is reopened, against a server long gone and
+    with the code of the day it was saved."""
+    assert "widgets" not in load(path).get("metadata", {}), path.name
