@@ -50,6 +50,7 @@ from helpers.labtools import (
     open_notebook,
     run_all,
     start_lab,
+    stripped_copy,
     wait_until_executed,
 )
 from helpers.learner_envs import LearnerEnv
@@ -110,19 +111,6 @@ del _wslearn_recorder_dump
 """
 
 
-def _stripped_copy(source: Path, destination: Path) -> None:
-    """Copy a notebook without its outputs and execution counts (and its stored widget state)."""
-    import nbformat
-
-    notebook = nbformat.read(str(source), as_version=4)
-    for cell in notebook.cells:
-        if cell.cell_type == "code":
-            cell.outputs = []
-            cell.execution_count = None
-    notebook.metadata.pop("widgets", None)
-    nbformat.write(notebook, str(destination))
-
-
 @dataclasses.dataclass
 class CourseLab:
     scenario: Scenario
@@ -138,11 +126,11 @@ class CourseLab:
         Notebook 12 builds its server from the exercises of notebooks 01-07 beside it: those
         are copied too (stripped), as they are in a learner's folder."""
         destination = self.lab.root / "notebooks" / name
-        _stripped_copy(self.source / name, destination)
+        stripped_copy(self.source / name, destination)
         if name.startswith(CAPSTONE):
             for number in PIECE_NOTEBOOKS:
                 for other in self.source.glob(f"{number}_*.ipynb"):
-                    _stripped_copy(other, destination.parent / other.name)
+                    stripped_copy(other, destination.parent / other.name)
         return f"notebooks/{name}"
 
 

@@ -36,13 +36,14 @@ from helpers.hub import (
     running_hub,
 )
 from helpers.labtools import (
-    NOTEBOOK_JS,
     PROXY_HOST,
     WAIT_MS,
     kernel_execute,
     launch_chromium,
     notebook_cells,
     run_all,
+    stripped_copy,
+    wait_for_notebook,
     wait_until_executed,
 )
 from helpers.learner_envs import BuildFailed
@@ -96,18 +97,6 @@ CROSS_JS = """(url) => new Promise((resolve) => {
 })"""
 
 
-def _stripped(source: Path, destination: Path) -> Path:
-    import nbformat
-
-    notebook = nbformat.read(str(source), as_version=4)
-    for cell in notebook.cells:
-        if cell.cell_type == "code":
-            cell.outputs, cell.execution_count = [], None
-    notebook.metadata.pop("widgets", None)
-    nbformat.write(notebook, str(destination / source.name))
-    return destination / source.name
-
-
 def _open_notebook(page: Any, hub_url: str, name: str) -> None:
     """Log in as ``name`` (any password), start their server, open notebook 05 in JupyterLab."""
     page.goto(f"{hub_url}/hub/login", wait_until="domcontentloaded", timeout=WAIT_MS)
@@ -119,16 +108,7 @@ def _open_notebook(page: Any, hub_url: str, name: str) -> None:
     page.wait_for_url(f"**/user/{name}/lab**", timeout=90_000)
     page.goto(f"{hub_url}/user/{name}/lab/tree/{NOTEBOOK}", wait_until="domcontentloaded",
               timeout=WAIT_MS)  # fmt: skip
-    page.wait_for_function(
-        f"""() => {{
-            const w = window.jupyterapp && {NOTEBOOK_JS};
-            const kernel = w && w.sessionContext && w.sessionContext.session
-                && w.sessionContext.session.kernel;
-            return !!(kernel && w.context && w.context.path === {NOTEBOOK!r}
-                && kernel.connectionStatus === 'connected' && kernel.status === 'idle');
-        }}""",
-        timeout=90_000,
-    )
+    wait_for_notebook(page, NOTEBOOK, timeout_ms=90_000)
 
 
 def _errors(cells: List[Dict[str, Any]]) -> List[str]:
@@ -169,7 +149,8 @@ def class_on_a_hub(
     except BuildFailed as error:
         pytest.fail(f"the hub's user environment could not be built:\n{error}", pytrace=False)
     tmp = tmp_path_factory.mktemp("hub")
-    notebook = _stripped(ROOT / "notebooks" / NOTEBOOK, tmp)
+    notebook = tmp / NOTEBOOK
+    stripped_copy(ROOT / "notebooks" / NOTEBOOK, notebook)
     scene: Dict[str, Any] = {"learners": {}}
     with learners([notebook]) as users:
         with running_hub(env, tmp, PROXY_HOST) as hub:

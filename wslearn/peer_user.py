@@ -84,6 +84,13 @@ def _ends(sock: socket.socket) -> Tuple[Address, Address]:
     return (_host(peer[0]), peer[1]), (_host(ours[0]), ours[1])
 
 
+def _owner(
+    table: List[Tuple[Address, Address, int]], peer: Address, ours: Address
+) -> Optional[int]:
+    """The uid of the socket at ``peer`` connected to ``ours`` in ``table``, if it is there."""
+    return next((uid for local, remote, uid in table if (local, remote) == (peer, ours)), None)
+
+
 def peer_uid(sock: socket.socket) -> Optional[int]:
     """The user id that owns the other end of the TCP connection ``sock``, if that end is a
     socket of this machine and the system says; else None."""
@@ -91,10 +98,7 @@ def peer_uid(sock: socket.socket) -> Optional[int]:
         peer, ours = _ends(sock)
     except (OSError, ValueError):
         return None
-    for local, remote, uid in _sockets() or []:
-        if local == peer and remote == ours:
-            return uid
-    return None
+    return _owner(_sockets() or [], peer, ours)
 
 
 def another_users(sock: socket.socket) -> Optional[str]:
@@ -104,23 +108,24 @@ def another_users(sock: socket.socket) -> Optional[str]:
         peer, ours = _ends(sock)
     except (OSError, ValueError):
         return None  # already gone: nothing to serve, nothing to refuse
+    uid = None
     for _ in range(2):
         table = _sockets()
         if table is None:
             return None  # the system does not say (not Linux): let it in
-        uids = [uid for local, remote, uid in table if local == peer and remote == ours]
-        if uids:
+        uid = _owner(table, peer, ours)
+        if uid is not None:
             break
-    if not uids:
+    if uid is None:
         if not ipaddress.ip_address(peer[0]).is_loopback:
             return None  # another machine: the tables only know this one
         return (
             "a program on this machine that the system's socket tables do not show connected: "
             "this server serves only its own user's pages and programs"
         )
-    if uids[0] == os.geteuid():
+    if uid == os.geteuid():
         return None
     return (
-        f"a program of another user (uid {uids[0]}) connected: this server serves only "
+        f"a program of another user (uid {uid}) connected: this server serves only "
         "its own user's pages and programs"
     )

@@ -33,7 +33,7 @@ from .redaction import proxy_evidence, redact_request
 from .server_settings import ConnectionSettings
 from .static_files import page_response
 
-__all__ = ["Upgraded", "close_first", "opening_handshake"]
+__all__ = ["Upgraded", "close_first", "note_request", "opening_handshake"]
 
 #: What a 101 leaves the connection: the bytes read after the request head (the client's
 #: first frames may come in the same ``recv()``), and the permessage-deflate codec agreed
@@ -54,9 +54,7 @@ def opening_handshake(
     if read is None:
         return None
     request, buffer = read
-    record.keep_request(*redact_request(request))
-    record.proxy_evidence = proxy_evidence(request)
-    record.via_proxy = bool(record.proxy_evidence)
+    note_request(record, request)
     if "Upgrade" not in request.headers:
         record.status, response = page_response(request.method, request.path)
         answer_and_close(sock, record, response)
@@ -75,6 +73,14 @@ def opening_handshake(
     record.status, record.answered_at = 101, time.time()
     sock.settimeout(None)
     return buffer[len(request.raw) :], codec
+
+
+def note_request(record: ConnectionRecord, request: Request) -> None:
+    """Keep ``request`` in the connection's record, secrets redacted, and whether it came
+    through jupyter-server-proxy."""
+    record.keep_request(*redact_request(request))
+    record.proxy_evidence = proxy_evidence(request)
+    record.via_proxy = bool(record.proxy_evidence)
 
 
 def read_request(

@@ -230,12 +230,32 @@ def notebook_url(lab: Lab, path: str, host: str = "127.0.0.1", workspace: str = 
     return lab.url(f"{prefix}{path}?token={lab.token}", host=host)
 
 
+def stripped_copy(source: Path, destination: Path) -> None:
+    """Copy a notebook without its outputs and execution counts (and its stored widget state):
+    whatever a test then sees in it, the test's own run made."""
+    import nbformat
+
+    notebook = nbformat.read(str(source), as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+    notebook.metadata.pop("widgets", None)
+    nbformat.write(notebook, str(destination))
+
+
 def open_notebook(
     page: Page, lab: Lab, path: str, host: str = "127.0.0.1", workspace: str = ""
 ) -> None:
     """Open ``path`` in JupyterLab and wait until it is the current widget with an idle kernel."""
     page.goto(notebook_url(lab, path, host, workspace), wait_until="domcontentloaded",
               timeout=WAIT_MS)  # fmt: skip
+    wait_for_notebook(page, path)
+
+
+def wait_for_notebook(page: Page, path: str, timeout_ms: float = WAIT_MS) -> None:
+    """Wait until the page's current widget is the notebook ``path`` (any, if empty) with a
+    connected, idle kernel."""
     page.wait_for_function(
         f"""(path) => {{
             const w = window.jupyterapp && {NOTEBOOK_JS};
@@ -246,7 +266,7 @@ def open_notebook(
                 && kernel.connectionStatus === 'connected' && kernel.status === 'idle');
         }}""",
         arg=path,
-        timeout=WAIT_MS,
+        timeout=timeout_ms,
     )
 
 

@@ -39,7 +39,7 @@ from ..http11 import parse_request
 from ..opcodes import Opcode
 from ..peer_user import another_users
 from ..recording import ConnectionRecord, FrameRecord, Recorder
-from ..redaction import proxy_evidence, redact_request
+from ..server_handshake import note_request
 from .pieces import PieceError, Pieces
 
 __all__ = ["LearnerServer", "serve_pieces", "MAX_SIZE"]
@@ -75,13 +75,15 @@ class Gone(Exception):
 class Client:
     """One TCP connection: its socket, a number, and bounded reads and writes."""
 
-    def __init__(self, sock: socket.socket, number: int, server: "LearnerServer") -> None:
+    def __init__(
+        self, sock: socket.socket, number: int, peer: str, server: "LearnerServer"
+    ) -> None:
         self.sock = sock
         self.number = number
         self.server = server
         self.upgraded = False
         #: What the course's views show of this connection (its times, request and close).
-        self.record = ConnectionRecord(id=number, peer=_peer(sock), opened=time.time())
+        self.record = ConnectionRecord(id=number, peer=peer, opened=time.time())
         server.recorder.add_connection(self.record)
 
     def recv(self, deadline: Optional[float] = None) -> bytes:
@@ -116,9 +118,7 @@ class Client:
         except HandshakeError:  # not HTTP: the pieces answer it, and the record has no head
             return
         if request is not None:
-            self.record.keep_request(*redact_request(request))
-            self.record.proxy_evidence = proxy_evidence(request)
-            self.record.via_proxy = bool(self.record.proxy_evidence)
+            note_request(self.record, request)
 
     def send(self, data: bytes) -> None:
         """Send all of ``data`` (a frame, once upgraded: it is recorded)."""
@@ -307,22 +307,24 @@ class LearnerServer:
         number = 0
         while not self.stopping.is_set():
             try:
-                sock, _ = self._listener.accept()
+                sock, address = self._listener.accept()
             except socket.timeout:
                 continue
             except OSError:
                 return
             number += 1
             thread = threading.Thread(
-                target=self._serve, args=(sock, number), name=f"wslearn-capstone-{number}"
+                target=self._serve,
+                args=(sock, number, f"{address[0]}:{address[1]}"),
+                name=f"wslearn-capstone-{number}",
             )
             with self._lock:
                 self._clients[number] = sock
                 self._threads = [t for t in self._threads if t.is_alive()] + [thread]
             thread.start()
 
-    def _serve(self, sock: socket.socket, number: int) -> None:
-        client = Client(sock, number, self)
+    def _serve(self, sock: socket.socket, number: int, peer: str) -> None:
+        client = Client(sock, number, peer, self)
         stranger = another_users(sock)  # another learner's page or program, on a shared host
         try:
             if stranger is not None:
@@ -429,11 +431,3 @@ def with_gone(action: Any) -> bool:
     except OSError:
         return False
     return True
-
-
-def _peer(sock: socket.socket) -> str:
-    try:
-        host, port = sock.getpeername()[:2]
-    except OSError:
-        return "?"
-    return f"{host}:{port}"

@@ -23,8 +23,15 @@ from typing import List, Tuple
 
 from .exercises import Exercise
 
-__all__ = ["Score", "Report", "write_report", "format_table", "format_messages", "plain_text"]
-__all__ += ["one_line"]
+__all__ = [
+    "Score",
+    "Report",
+    "write_report",
+    "format_table",
+    "format_messages",
+    "plain_text",
+    "one_line",
+]
 
 
 @dataclasses.dataclass
